@@ -1,0 +1,206 @@
+// Package testcaddy runs a real Caddy, in process, with the upstream_errors
+// module for end-to-end tests, and reads back the module's log entries.
+package testcaddy
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
+
+	_ "github.com/caddy-upstream-errors/caddy-upstream-errors/caddyfile"
+	_ "github.com/caddy-upstream-errors/caddy-upstream-errors/module"
+)
+
+// LoggerName is the module's logger.
+const LoggerName = "http.handlers.upstream_errors"
+
+// caddyMu serializes tests: a process runs one Caddy config at a time.
+var caddyMu sync.Mutex
+
+// Caddy is a running Caddy instance.
+type Caddy struct {
+	t       testing.TB
+	Port    int
+	Admin   string
+	LogPath string
+	Client  *http.Client
+}
+
+// FreePort returns a loopback port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Options tunes Start.
+type Options struct {
+	// Admin enables the admin endpoint (for /metrics) on a free port.
+	Admin bool
+}
+
+// StartCaddyfile adapts site, the body of a site block, served on a free
+// loopback port, and runs it. The module's log goes to a JSON file.
+func StartCaddyfile(t testing.TB, site string, opts ...Options) *Caddy {
+	t.Helper()
+	c := newCaddy(t, opts)
+	global := "{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n"
+	if c.Admin != "" {
+		global = fmt.Sprintf("{\n\tadmin %s\n\tauto_https off\n\tpersist_config off\n\tmetrics\n", c.Admin)
+	}
+	cf := fmt.Sprintf("%s}\nhttp://127.0.0.1:%d {\n\tbind 127.0.0.1\n%s\n}\n", global, c.Port, site)
+	cfg, err := Adapt(string(caddyfile.Format([]byte(cf))))
+	if err != nil {
+		t.Fatalf("adapting Caddyfile: %v\n%s", err, cf)
+	}
+	c.load(cfg)
+	return c
+}
+
+// StartJSON runs a JSON config; the string PORT in it becomes the free
+// port, and a logging section is added.
+func StartJSON(t testing.TB, cfg string) *Caddy {
+	t.Helper()
+	c := newCaddy(t, nil)
+	c.load([]byte(strings.ReplaceAll(cfg, "PORT", fmt.Sprint(c.Port))))
+	return c
+}
+
+// Adapt turns a Caddyfile into JSON, failing on warnings too.
+func Adapt(caddyfileText string) ([]byte, error) {
+	cfg, warns, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfileText), map[string]any{"filename": "Caddyfile"})
+	if err != nil {
+		return nil, err
+	}
+	if len(warns) > 0 {
+		return nil, fmt.Errorf("adapter warnings: %v", warns)
+	}
+	return cfg, nil
+}
+
+func newCaddy(t testing.TB, opts []Options) *Caddy {
+	caddyMu.Lock()
+	c := &Caddy{
+		t:       t,
+		Port:    FreePort(t),
+		LogPath: filepath.Join(t.TempDir(), "caddy.log"),
+		Client: &http.Client{
+			Timeout: 20 * time.Second,
+			// a fresh transport per Caddy so no pooled connection outlives it
+			Transport: &http.Transport{DisableCompression: true},
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse
+			},
+		},
+	}
+	if len(opts) > 0 && opts[0].Admin {
+		c.Admin = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
+	}
+	t.Cleanup(func() {
+		c.Client.CloseIdleConnections()
+		if err := caddy.Stop(); err != nil {
+			t.Errorf("stopping caddy: %v", err)
+		}
+		caddyMu.Unlock()
+	})
+	return c
+}
+
+// load runs cfg with the module's log (at every level) in c.LogPath.
+func (c *Caddy) load(cfg []byte) {
+	c.t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(cfg, &m); err != nil {
+		c.t.Fatal(err)
+	}
+	m["logging"] = map[string]any{
+		"logs": map[string]any{
+			"default": map[string]any{
+				"writer":  map[string]any{"output": "file", "filename": c.LogPath},
+				"encoder": map[string]any{"format": "json"},
+				"level":   "DEBUG",
+			},
+		},
+	}
+	if _, ok := m["admin"]; !ok {
+		m["admin"] = map[string]any{"disabled": true}
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if err := caddy.Load(out, true); err != nil {
+		c.t.Fatalf("loading config: %v\n%s", err, out)
+	}
+}
+
+// URL returns the address of path on the Caddy server.
+func (c *Caddy) URL(path string) string {
+	return fmt.Sprintf("http://127.0.0.1:%d%s", c.Port, path)
+}
+
+// Entry is one decoded log entry.
+type Entry map[string]any
+
+// Entries returns the log entries of logger (all of them if empty).
+func (c *Caddy) Entries(logger string) []Entry {
+	c.t.Helper()
+	data, err := os.ReadFile(c.LogPath)
+	if err != nil && !os.IsNotExist(err) {
+		c.t.Fatal(err)
+	}
+	var out []Entry
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var e Entry
+		if json.Unmarshal(sc.Bytes(), &e) != nil {
+			continue
+		}
+		if logger == "" || e["logger"] == logger {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// ModuleEntries returns the module's entries that carry requestID.
+func (c *Caddy) ModuleEntries(requestID string) []Entry {
+	var out []Entry
+	for _, e := range c.Entries(LoggerName) {
+		if e["request_id"] == requestID {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// WaitEntries polls until at least one module entry carries requestID,
+// for entries written after the response (such as a client that left).
+func (c *Caddy) WaitEntries(requestID string, within time.Duration) []Entry {
+	deadline := time.Now().Add(within)
+	for {
+		if es := c.ModuleEntries(requestID); len(es) > 0 || time.Now().After(deadline) {
+			return es
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

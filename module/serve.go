@@ -1,0 +1,216 @@
+package upstreamerrors
+
+import (
+	"errors"
+	"net/http"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+// failure is one upstream failure being answered or logged.
+type failure struct {
+	cause          string
+	status         int
+	upstreamStatus int
+	err            error
+}
+
+// ServeHTTP implements caddyhttp.MiddlewareHandler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) (err error) {
+	rw := newResponseWriter(h, w)
+	defer rw.release()
+	defer func() {
+		if v := recover(); v != nil {
+			err = h.recovered(rw, r, v)
+		}
+	}()
+
+	err = next.ServeHTTP(rw, r)
+
+	switch {
+	case rw.intercepted:
+		h.replace(rw, r, err)
+		return nil
+	case err != nil:
+		return h.handleError(rw, r, err)
+	case rw.status == statusClientClosed:
+		h.log(r, failure{cause: CauseClientCanceled, status: statusClientClosed, err: r.Context().Err()})
+	}
+	return nil
+}
+
+// errResponseAborted is logged when a response fails after its headers
+// were sent; the proxy has logged the underlying error.
+var errResponseAborted = errors.New("response aborted after headers were sent")
+
+// statusClientClosed is what reverse_proxy records when the client left.
+const statusClientClosed = 499
+
+// handleError answers an error from the next handler if it is an upstream
+// failure, and returns any other error untouched for handle_errors.
+func (h *Handler) handleError(rw *responseWriter, r *http.Request, err error) error {
+	if rw.wroteHeader {
+		// the response is already on the wire; nothing can replace it
+		h.log(r, failure{cause: CauseHTTPResponseIncomplete, status: rw.status, err: err})
+		return err
+	}
+	var herr caddyhttp.HandlerError
+	status := 0
+	if errors.As(err, &herr) {
+		status = herr.StatusCode
+	}
+	cause, ok := classify(err)
+	if cause == CauseClientCanceled || status == statusClientClosed {
+		h.log(r, failure{cause: CauseClientCanceled, status: statusClientClosed, err: err})
+		return nil
+	}
+	if !ok && status != http.StatusBadGateway && status != http.StatusServiceUnavailable && status != http.StatusGatewayTimeout {
+		return err
+	}
+	f := failure{cause: cause, err: err}
+	if cause == CauseHTTPResponseStatus && isServerError(status) {
+		// a retry_match on the response ran out of upstreams to try
+		f.upstreamStatus = status
+		f.status = h.statusForUpstream(status)
+	} else {
+		f.status = h.statusForCause(cause)
+	}
+	h.respond(rw, r, f)
+	return nil
+}
+
+// replace answers an intercepted upstream response.
+func (h *Handler) replace(rw *responseWriter, r *http.Request, err error) {
+	h.respond(rw, r, failure{
+		cause:          CauseHTTPResponseStatus,
+		status:         h.statusForUpstream(rw.status),
+		upstreamStatus: rw.status,
+		err:            err,
+	})
+}
+
+// recovered handles a panic from the next handler. reverse_proxy aborts
+// with http.ErrAbortHandler when copying a body fails: for an intercepted
+// response that is the discard limit, and the response can still be
+// replaced; after headers went out, the client connection must be aborted
+// so a truncated body never looks complete.
+func (h *Handler) recovered(rw *responseWriter, r *http.Request, v any) error {
+	if v != http.ErrAbortHandler { //nolint:errorlint // sentinel compared as panic value
+		panic(v)
+	}
+	if rw.intercepted {
+		h.replace(rw, r, errDiscardLimit)
+		return nil
+	}
+	if rw.wroteHeader {
+		cause := CauseHTTPResponseIncomplete
+		if r.Context().Err() != nil {
+			cause = CauseClientCanceled
+		}
+		h.log(r, failure{cause: cause, status: rw.status, err: errResponseAborted})
+	}
+	panic(v)
+}
+
+// respond writes the problem response for f and logs it.
+func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
+	w := rw.ResponseWriter
+	hdr := w.Header()
+
+	// keep allowlisted upstream fields, drop the rest of the upstream's
+	var kept http.Header
+	if f.upstreamStatus != 0 {
+		for _, k := range h.keep {
+			if v, ok := hdr[k]; ok {
+				if kept == nil {
+					kept = make(http.Header, len(h.keep))
+				}
+				kept[k] = v
+			}
+		}
+	}
+	clear(hdr)
+	for k, v := range rw.before {
+		hdr[k] = v
+	}
+	for k, v := range kept {
+		hdr[k] = v
+	}
+
+	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	id := h.requestID(r, repl)
+	if id != "" {
+		hdr.Set(h.RequestIDHeader, id)
+	}
+	if f.status == http.StatusServiceUnavailable && hdr.Get("Retry-After") == "" {
+		hdr.Set("Retry-After", h.retryAfter)
+	}
+	if repl != nil {
+		repl.Set("http.upstream_errors.status", f.status)
+		repl.Set("http.upstream_errors.class", statusClass(f.status))
+		repl.Set("http.upstream_errors.cause", f.cause)
+	}
+
+	body := h.problem(r, f, id)
+	hdr.Set("Content-Type", "application/problem+json")
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Content-Length", itoa(len(body)))
+	hdr.Del("Content-Encoding")
+
+	h.log(r, f)
+
+	w.WriteHeader(f.status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+// log writes the one entry for a normalized response.
+func (h *Handler) log(r *http.Request, f failure) {
+	lvl := zapcore.ErrorLevel
+	if f.cause == CauseClientCanceled {
+		lvl = zapcore.InfoLevel
+	}
+	c := h.logger.Check(lvl, "upstream error")
+	if c == nil {
+		return
+	}
+	fields := make([]zap.Field, 0, 10)
+	fields = append(fields,
+		zap.Int("status", f.status),
+		zap.String("class", statusClass(f.status)),
+		zap.String("cause", f.cause),
+	)
+	if f.upstreamStatus != 0 {
+		fields = append(fields, zap.Int("upstream_status", f.upstreamStatus))
+	}
+	fields = append(fields,
+		zap.String("method", r.Method),
+		zap.String("uri", r.RequestURI),
+	)
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		if id := h.requestID(r, repl); id != "" {
+			fields = append(fields, zap.String("request_id", id))
+		}
+		if up, ok := repl.GetString("http.reverse_proxy.upstream.hostport"); ok && up != "" {
+			fields = append(fields, zap.String("upstream", up))
+		}
+	}
+	if f.err != nil {
+		fields = append(fields, zap.Error(f.err))
+	}
+	c.Write(fields...)
+}
+
+// statusClass returns "5xx" for 503 and so on.
+func statusClass(status int) string {
+	if status < 100 || status > 599 {
+		return "unknown"
+	}
+	return string(rune('0'+status/100)) + "xx"
+}

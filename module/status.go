@@ -1,0 +1,137 @@
+package upstreamerrors
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Status map keys that stand for a group rather than one cause or status.
+const (
+	// GroupTimeout maps every timeout cause.
+	GroupTimeout = "timeout"
+	// Group5xx maps every upstream 5xx status without an exact entry.
+	Group5xx = "5xx"
+)
+
+// statusRange is an inclusive range of HTTP status codes.
+type statusRange struct{ lo, hi int }
+
+// parseStatusRange parses "502", "500-504" or "5xx".
+func parseStatusRange(s string) (statusRange, error) {
+	if len(s) == 3 && strings.HasSuffix(s, "xx") && s[0] >= '1' && s[0] <= '5' {
+		lo := int(s[0]-'0') * 100
+		return statusRange{lo, lo + 99}, nil
+	}
+	lo, hi, isRange := strings.Cut(s, "-")
+	l, err := parseStatus(lo)
+	if err != nil {
+		return statusRange{}, err
+	}
+	if !isRange {
+		return statusRange{l, l}, nil
+	}
+	h, err := parseStatus(hi)
+	if err != nil {
+		return statusRange{}, err
+	}
+	if h < l {
+		return statusRange{}, fmt.Errorf("status range %q ends before it starts", s)
+	}
+	return statusRange{l, h}, nil
+}
+
+// parseStatus parses one HTTP status code in 100-599.
+func parseStatus(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || len(s) != 3 {
+		return 0, fmt.Errorf("%q is not an HTTP status code", s)
+	}
+	if err := validStatus(n); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// validStatus reports whether n is a status code HTTP can carry.
+func validStatus(n int) error {
+	if n < 100 || n > 599 {
+		return fmt.Errorf("status %d is outside 100-599", n)
+	}
+	return nil
+}
+
+// isServerError reports whether n is a 5xx status.
+func isServerError(n int) bool { return n >= 500 && n <= 599 }
+
+// validateMapTarget checks a status that a response may be answered with.
+func validateMapTarget(key string, n int) error {
+	if err := validStatus(n); err != nil {
+		return fmt.Errorf("status_map %q: %v", key, err)
+	}
+	if !isServerError(n) {
+		return fmt.Errorf("status_map %q: target %d is not a 5xx status; upstream failures are answered with 5xx", key, n)
+	}
+	return nil
+}
+
+// validateMapKey checks that key names a cause, a group or an upstream 5xx status.
+func validateMapKey(key string) error {
+	if _, ok := causes[key]; ok {
+		return nil
+	}
+	if key == GroupTimeout || key == Group5xx {
+		return nil
+	}
+	n, err := strconv.Atoi(key)
+	if err != nil {
+		return fmt.Errorf("status_map: unknown key %q; want a cause code, %q, %q or an upstream 5xx status", key, GroupTimeout, Group5xx)
+	}
+	if len(key) != 3 || !isServerError(n) {
+		return fmt.Errorf("status_map: key %q is not an upstream 5xx status", key)
+	}
+	return nil
+}
+
+// statusForCause returns the response status for a failure cause.
+func (h *Handler) statusForCause(cause string) int {
+	if s, ok := h.StatusMap[cause]; ok {
+		return s
+	}
+	info := causes[cause]
+	if info.timeout {
+		if s, ok := h.StatusMap[GroupTimeout]; ok {
+			return s
+		}
+	}
+	if info.status == 0 {
+		return http.StatusBadGateway
+	}
+	return info.status
+}
+
+// statusForUpstream returns the response status for an upstream status.
+func (h *Handler) statusForUpstream(upstream int) int {
+	if s, ok := h.StatusMap[strconv.Itoa(upstream)]; ok {
+		return s
+	}
+	if s, ok := h.StatusMap[Group5xx]; ok {
+		return s
+	}
+	switch upstream {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return upstream
+	}
+	return http.StatusBadGateway
+}
+
+// intercepts reports whether an upstream response with this status is replaced.
+func (h *Handler) intercepts(status int) bool {
+	for _, r := range h.intercept {
+		if status >= r.lo && status <= r.hi {
+			return true
+		}
+	}
+	return false
+}
