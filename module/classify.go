@@ -89,6 +89,8 @@ func classify(err error) (cause string, ok bool) {
 		strings.Contains(msg, msgMalformed),
 		strings.Contains(msg, msgHeaderTooBig),
 		strings.Contains(msg, "invalid header"),
+		strings.Contains(msg, "Content-Length"),
+		strings.Contains(msg, "Transfer-Encoding"),
 		strings.Contains(msg, "unsupported transfer encoding"):
 		return CauseHTTPProtocolError, true
 	case strings.Contains(msg, msgNoUpstreams):

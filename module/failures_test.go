@@ -89,8 +89,9 @@ func expectProblem(t *testing.T, c *testcaddy.Caddy, res *http.Response, body []
 	if p.Detail == "" || strings.Contains(p.Detail, "127.0.0.1") {
 		t.Errorf("detail %q is empty or leaks an address", p.Detail)
 	}
+	rest := strings.Replace(string(body), id, "", 1)
 	for _, leak := range []string{"127.0.0.1", "dial", "tcp", "panic", "Exception", "goroutine", "<html"} {
-		if strings.Contains(string(body), leak) {
+		if strings.Contains(rest, leak) {
 			t.Errorf("body leaks %q: %s", leak, body)
 		}
 	}
@@ -125,37 +126,18 @@ func expectProblem(t *testing.T, c *testcaddy.Caddy, res *http.Response, body []
 	return p
 }
 
-func TestConnectionRefused(t *testing.T) {
-	dead := testcaddy.ClosedPort(t)
-	c := testcaddy.StartCaddyfile(t, "upstream_errors\nreverse_proxy "+dead)
-	res, body, id := request(t, c, "GET", "/api/orders?id=1")
-	p := expectProblem(t, c, res, body, id, 502, "connection_refused", 0)
-	if p.Instance != "/api/orders" {
-		t.Errorf("instance = %q", p.Instance)
-	}
-}
-
-func TestDialTimeoutIs504(t *testing.T) {
-	addr := testcaddy.FullBacklog(t)
-	c := testcaddy.StartCaddyfile(t, `upstream_errors
-reverse_proxy `+addr+` {
-	transport http {
-		dial_timeout 300ms
-	}
-}`)
-	res, body, id := request(t, c, "GET", "/")
-	expectProblem(t, c, res, body, id, 504, "connection_timeout", 0)
-}
-
-func TestUpstream500IsReplaced(t *testing.T) {
-	up := testcaddy.HTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Powered-By", "PHP/5.3.3")
-		w.Header().Set("Server", "Apache/2.2.15 (CentOS)")
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(500)
-		io.WriteString(w, "<html><body><h1>Fatal error</h1><pre>Exception at /var/www/app.php:12\n#0 {main}</pre></body></html>")
-	}))
-	c := testcaddy.StartCaddyfile(t, "upstream_errors\nreverse_proxy "+up)
-	res, body, id := request(t, c, "GET", "/x")
-	expectProblem(t, c, res, body, id, 502, "http_response_status", 500)
+// expectStock asserts what Caddy answers without the module, proving the
+// misbehaving server really produces the failure under test.
+func expectStock(t *testing.T, site string, status int) {
+	t.Helper()
+	t.Run("stock", func(t *testing.T) {
+		c := testcaddy.StartCaddyfile(t, site)
+		res, body, _ := request(t, c, "GET", "/")
+		if res.StatusCode != status {
+			t.Errorf("stock Caddy answered %d, want %d", res.StatusCode, status)
+		}
+		if len(body) != 0 {
+			t.Errorf("stock Caddy body = %q", body)
+		}
+	})
 }
