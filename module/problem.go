@@ -58,10 +58,16 @@ func (h *Handler) problemType(cause string) string {
 // instance is the path the client asked for, as it sent it (escaped),
 // before any rewrite; the query is left out since it may carry secrets.
 func instance(r *http.Request) string {
+	return originalRequest(r).URL.EscapedPath()
+}
+
+// originalRequest returns the request as the client sent it, before any
+// rewrite or prefix strip.
+func originalRequest(r *http.Request) *http.Request {
 	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && orig.URL != nil {
-		return orig.URL.EscapedPath()
+		return &orig
 	}
-	return r.URL.EscapedPath()
+	return r
 }
 
 // maxRequestIDLen bounds an echoed request ID.

@@ -191,7 +191,7 @@ func (h *Handler) log(r *http.Request, f failure) {
 	}
 	fields = append(fields,
 		zap.String("method", r.Method),
-		zap.String("uri", r.RequestURI),
+		zap.String("uri", originalRequest(r).RequestURI),
 	)
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
 		if id := h.requestID(r, repl); id != "" {

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
@@ -28,7 +30,13 @@ type responseWriter struct {
 	wroteHeader bool
 	intercepted bool
 	discarded   int64
+	// discardBy is when draining an intercepted body is given up, so a
+	// body that drips forever costs bounded time as well as memory.
+	discardBy time.Time
 }
+
+// discardTime bounds how long an intercepted body is drained.
+const discardTime = time.Second
 
 var writerPool = sync.Pool{New: func() any { return &responseWriter{before: make(http.Header)} }}
 
@@ -63,6 +71,11 @@ func (rw *responseWriter) WriteHeader(status int) {
 	rw.status = status
 	if rw.h.intercepts(status) {
 		rw.intercepted = true
+		rw.discardBy = time.Now().Add(discardTime)
+		// a body announced too long to drain is abandoned at once
+		if n, err := strconv.ParseInt(rw.Header().Get("Content-Length"), 10, 64); err == nil && n > rw.h.DiscardLimit {
+			rw.discarded = rw.h.DiscardLimit
+		}
 		return
 	}
 	rw.wroteHeader = true
@@ -109,7 +122,7 @@ func (rw *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 
 // discard accounts for n bytes of an intercepted body.
 func (rw *responseWriter) discard(n int) (int, error) {
-	if rw.discarded+int64(n) > rw.h.DiscardLimit {
+	if rw.discarded+int64(n) > rw.h.DiscardLimit || time.Now().After(rw.discardBy) {
 		return 0, errDiscardLimit
 	}
 	rw.discarded += int64(n)

@@ -1,0 +1,214 @@
+package upstreamerrors_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/testcaddy"
+)
+
+func TestClientCanceledIsLoggedAs499(t *testing.T) {
+	up := testcaddy.RawServer(t, testcaddy.Hang)
+	c := testcaddy.StartCaddyfile(t, "upstream_errors\nreverse_proxy "+up)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", c.URL("/wait"), nil)
+	req.Header.Set("X-Request-ID", "canceled-1")
+	if res, err := c.Client.Do(req); err == nil {
+		res.Body.Close()
+		t.Fatalf("got a response %d from a hanging upstream", res.StatusCode)
+	}
+	entries := c.WaitEntries("canceled-1", 10*time.Second)
+	if len(entries) != 1 {
+		t.Fatalf("want 1 entry, got %v", entries)
+	}
+	e := entries[0]
+	if e["status"] != float64(499) || e["class"] != "4xx" || e["cause"] != "client_canceled" || e["level"] != "info" {
+		t.Errorf("entry = %v", e)
+	}
+}
+
+func TestResetMidBodyAbortsTheClient(t *testing.T) {
+	up := testcaddy.RawServer(t, func(c net.Conn, _ *http.Request) {
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\npartial body")
+		time.Sleep(100 * time.Millisecond)
+		testcaddy.Reset(c, nil)
+	})
+	c := testcaddy.StartCaddyfile(t, "upstream_errors\nreverse_proxy "+up)
+	req, _ := http.NewRequest("GET", c.URL("/download"), nil)
+	req.Header.Set("X-Request-ID", "midbody-1")
+	res, err := c.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Errorf("status %d", res.StatusCode)
+	}
+	if err == nil {
+		t.Fatalf("truncated body read as complete: %q", body)
+	}
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Logf("client error: %v", err)
+	}
+	entries := c.WaitEntries("midbody-1", 5*time.Second)
+	if len(entries) != 1 {
+		t.Fatalf("want 1 entry, got %v", entries)
+	}
+	if e := entries[0]; e["cause"] != "http_response_incomplete" || e["status"] != float64(200) || e["class"] != "2xx" {
+		t.Errorf("entry = %v", e)
+	}
+}
+
+func TestStatusMapAndIntercept(t *testing.T) {
+	up := testcaddy.HTTPServer(t, legacyPages())
+	dead := testcaddy.ClosedPort(t)
+	c := testcaddy.StartCaddyfile(t, `route /dead/* {
+	upstream_errors {
+		status connection_refused 503
+		retry_after 1m
+	}
+	reverse_proxy `+dead+`
+}
+handle_path /only503/* {
+	upstream_errors {
+		intercept 503
+		status 503 502
+	}
+	reverse_proxy `+up+`
+}
+handle_path /off/* {
+	upstream_errors {
+		intercept off
+	}
+	reverse_proxy `+up+`
+}
+handle_path /all/* {
+	upstream_errors {
+		status 5xx 500
+		status 504 504
+		keep_headers X-Powered-By Retry-After
+		type https://errors.example.com/
+	}
+	reverse_proxy `+up+`
+}`)
+
+	res, body, id := request(t, c, "GET", "/dead/x")
+	expectProblem(t, c, res, body, id, 503, "connection_refused", 0)
+	if got := res.Header.Get("Retry-After"); got != "60" {
+		t.Errorf("Retry-After = %q, want 60", got)
+	}
+
+	res, body, id = request(t, c, "GET", "/only503/status/503")
+	expectProblem(t, c, res, body, id, 502, "http_response_status", 503)
+	res, body, _ = request(t, c, "GET", "/only503/status/500")
+	if res.StatusCode != 500 || !strings.Contains(string(body), "Traceback") {
+		t.Errorf("500 outside the intercept set was not passed through: %d %s", res.StatusCode, body)
+	}
+
+	res, body, _ = request(t, c, "GET", "/off/status/500")
+	if res.StatusCode != 500 || !strings.Contains(string(body), "Traceback") {
+		t.Errorf("intercept off: %d %s", res.StatusCode, body)
+	}
+
+	res, body, _ = request(t, c, "GET", "/all/status/502?retry=5")
+	if res.StatusCode != 500 || !strings.Contains(string(body), `"type":"https://errors.example.com/http_response_status"`) {
+		t.Errorf("5xx map / type: %d %s", res.StatusCode, body)
+	}
+	if res.Header.Get("X-Powered-By") != "PHP/5.3.3" || res.Header.Get("Retry-After") != "5" {
+		t.Errorf("keep_headers: %v", res.Header)
+	}
+	if res.Header.Get("X-Upstream-Secret") != "" || res.Header.Get("Set-Cookie") != "" {
+		t.Errorf("header outside keep_headers leaked: %v", res.Header)
+	}
+	res, _, _ = request(t, c, "GET", "/all/status/504")
+	if res.StatusCode != 504 {
+		t.Errorf("exact status beats 5xx: got %d", res.StatusCode)
+	}
+}
+
+func TestTimeoutGroupMap(t *testing.T) {
+	c := testcaddy.StartCaddyfile(t, `upstream_errors {
+	status timeout 503
+}
+reverse_proxy `+testcaddy.RawServer(t, testcaddy.Hang)+` {
+	transport http {
+		response_header_timeout 200ms
+	}
+}`)
+	res, body, id := request(t, c, "GET", "/")
+	expectProblem(t, c, res, body, id, 503, "http_response_timeout", 0)
+}
+
+func TestOtherErrorsReachHandleErrors(t *testing.T) {
+	c := testcaddy.StartCaddyfile(t, `route {
+	upstream_errors
+	error /forbidden "no" 403
+	error /broken "config bug" 500
+	reverse_proxy `+testcaddy.ClosedPort(t)+`
+}
+handle_errors {
+	respond "handled {err.status_code}"
+}`)
+	res, body, _ := request(t, c, "GET", "/forbidden")
+	if res.StatusCode != 403 || string(body) != "handled 403" {
+		t.Errorf("403 from another handler: %d %q", res.StatusCode, body)
+	}
+	res, body, _ = request(t, c, "GET", "/broken")
+	if string(body) != "handled 500" {
+		t.Errorf("500 from another handler: %d %q", res.StatusCode, body)
+	}
+	// an upstream failure is answered by the module, not handle_errors
+	res, body, id := request(t, c, "GET", "/api")
+	expectProblem(t, c, res, body, id, 502, "connection_refused", 0)
+}
+
+func TestHugeErrorBodyIsNotRead(t *testing.T) {
+	var written atomic.Int64
+	up := testcaddy.HTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(int64(1)<<30))
+		w.WriteHeader(500)
+		chunk := make([]byte, 32<<10)
+		for written.Load() < 1<<30 {
+			n, err := w.Write(chunk)
+			written.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+	}))
+	c := testcaddy.StartCaddyfile(t, "upstream_errors\nreverse_proxy "+up)
+	res, body, id := request(t, c, "GET", "/huge")
+	expectProblem(t, c, res, body, id, 502, "http_response_status", 500)
+	// kernel socket buffers hold a few MiB at most; reading the body
+	// through would be 1 GiB
+	if n := written.Load(); n > 64<<20 {
+		t.Errorf("upstream wrote %d bytes: the error body was read", n)
+	}
+}
+
+func TestDrippingErrorBodyIsAbandoned(t *testing.T) {
+	up := testcaddy.RawServer(t, func(c net.Conn, _ *http.Request) {
+		io.WriteString(c, "HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\n\r\n")
+		for i := 0; i < 600; i++ {
+			if _, err := io.WriteString(c, "1\r\nx\r\n"); err != nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	c := testcaddy.StartCaddyfile(t, "upstream_errors\nreverse_proxy "+up)
+	// the drip lasts a minute, longer than the client waits
+	res, body, id := request(t, c, "GET", "/drip")
+	expectProblem(t, c, res, body, id, 502, "http_response_status", 500)
+}
