@@ -95,7 +95,7 @@ func classify(err error) (cause string, ok bool) {
 		return CauseHTTPProtocolError, true
 	case strings.Contains(msg, msgNoUpstreams):
 		return CauseDestinationUnavail, true
-	case strings.HasPrefix(msg, msgRetryMatch):
+	case strings.Contains(msg, msgRetryMatch):
 		return CauseHTTPResponseStatus, true
 	case strings.Contains(msg, "connection reset"), strings.Contains(msg, "broken pipe"):
 		return CauseConnectionTerminated, true

@@ -1,0 +1,79 @@
+package upstreamerrors
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
+)
+
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }
+
+func TestClassify(t *testing.T) {
+	dial := func(err error) error { return &net.OpError{Op: "dial", Net: "tcp", Err: err} }
+	read := func(err error) error { return &net.OpError{Op: "read", Net: "tcp", Err: err} }
+	for _, tc := range []struct {
+		err   error
+		cause string
+		ok    bool
+	}{
+		{reverseproxy.NewDialError(dial(&os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED})), CauseConnectionRefused, true},
+		{reverseproxy.NewDialError(dial(timeoutErr{})), CauseConnectionTimeout, true},
+		{caddyhttp.Error(502, reverseproxy.NewDialError(dial(timeoutErr{}))), CauseConnectionTimeout, true},
+		{reverseproxy.NewDialError(dial(&net.DNSError{Err: "no such host", Name: "legacy", IsNotFound: true})), CauseDNSError, true},
+		{reverseproxy.NewDialError(dial(&net.DNSError{Err: "timeout", Name: "legacy", IsTimeout: true})), CauseDNSTimeout, true},
+		{reverseproxy.NewDialError(dial(syscall.EHOSTUNREACH)), CauseConnectionRefused, true},
+		{read(timeoutErr{}), CauseConnectionReadTimeout, true},
+		{timeoutErr{}, CauseHTTPResponseTimeout, true},
+		{context.DeadlineExceeded, CauseHTTPResponseTimeout, true},
+		{read(syscall.ECONNRESET), CauseConnectionTerminated, true},
+		{io.EOF, CauseConnectionTerminated, true},
+		{fmt.Errorf("net/http: HTTP/1.x transport connection broken: %w", io.ErrUnexpectedEOF), CauseConnectionTerminated, true},
+		{errors.New(`net/http: HTTP/1.x transport connection broken: malformed HTTP response "SSH-2.0"`), CauseHTTPProtocolError, true},
+		{errors.New("net/http: server response headers exceeded 1048576 bytes; aborted"), CauseHTTPProtocolError, true},
+		{tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}, CauseTLSProtocolError, true},
+		{&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}, CauseTLSCertificateError, true},
+		{tls.AlertError(40), CauseTLSProtocolError, true},
+		{caddyhttp.Error(503, errors.New("no upstreams available")), CauseDestinationUnavail, true},
+		{caddyhttp.Error(500, errors.New("upstream response matched retry_match (status 500)")), CauseHTTPResponseStatus, true},
+		{context.Canceled, CauseClientCanceled, true},
+		{errors.New("making dial info: bad placeholder"), CauseUpstreamError, false},
+	} {
+		cause, ok := classify(tc.err)
+		if cause != tc.cause || ok != tc.ok {
+			t.Errorf("classify(%v) = %s, %v; want %s, %v", tc.err, cause, ok, tc.cause, tc.ok)
+		}
+	}
+}
+
+func TestUnwrapDialError(t *testing.T) {
+	inner := errors.New("inner")
+	if got := unwrapDialError(reverseproxy.NewDialError(inner)); got != inner {
+		t.Errorf("got %v", got)
+	}
+	if got := unwrapDialError(inner); got != inner {
+		t.Errorf("non-dial error changed: %v", got)
+	}
+}
+
+func TestEveryCauseHasADetail(t *testing.T) {
+	for _, c := range CauseCodes() {
+		info := causes[c]
+		if info.detail == "" || !isServerError(info.status) {
+			t.Errorf("%s: %+v", c, info)
+		}
+	}
+}

@@ -1,0 +1,54 @@
+package upstreamerrors_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/testcaddy"
+)
+
+const jsonSite = `{
+	"apps": {"http": {"servers": {"srv0": {
+		"listen": ["127.0.0.1:PORT"],
+		"routes": [{"handle": [
+			HANDLER,
+			{"handler": "reverse_proxy", "upstreams": [{"dial": "UPSTREAM"}]}
+		]}]
+	}}}}
+}`
+
+func TestJSONConfig(t *testing.T) {
+	dead := testcaddy.ClosedPort(t)
+	cfg := strings.NewReplacer(
+		"HANDLER", `{"handler": "upstream_errors", "status_map": {"connection_refused": 504}, "retry_after": "1s"}`,
+		"UPSTREAM", dead,
+	).Replace(jsonSite)
+	c := testcaddy.StartJSON(t, cfg)
+	res, body, id := request(t, c, "GET", "/")
+	expectProblem(t, c, res, body, id, 504, "connection_refused", 0)
+}
+
+func TestJSONConfigErrors(t *testing.T) {
+	for _, tc := range []struct{ handler, want string }{
+		{`{"handler": "upstream_errors", "status_map": {"connection_refused": 200}}`, `loading module 'upstream_errors': http.handlers.upstream_errors: invalid configuration: status_map "connection_refused": target 200 is not a 5xx status`},
+		{`{"handler": "upstream_errors", "status_map": {"timeouts": 504}}`, `status_map: unknown key "timeouts"`},
+		{`{"handler": "upstream_errors", "intercept": ["5xx", "450"]}`, `intercept "450": only 5xx upstream statuses can be intercepted`},
+		{`{"handler": "upstream_errors", "intercept": ["five"]}`, `intercept: "five" is not an HTTP status code`},
+		{`{"handler": "upstream_errors", "retry_after": "-3s"}`, `retry_after -3s: must not be negative`},
+		{`{"handler": "upstream_errors", "retry_after": "soon"}`, `http.handlers.upstream_errors: time: invalid duration "soon"`},
+		{`{"handler": "upstream_errors", "colour": "red"}`, `unknown field "colour"`},
+	} {
+		cfg := strings.NewReplacer("HANDLER", tc.handler, "UPSTREAM", "127.0.0.1:1", "PORT", "0").Replace(jsonSite)
+		err := caddy.Load([]byte(`{"admin":{"disabled":true},`+cfg[1:]), true)
+		if err == nil {
+			_ = caddy.Stop()
+			t.Errorf("%s: loaded", tc.handler)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s:\n got %v\nwant %q", tc.handler, err, tc.want)
+		}
+	}
+}
