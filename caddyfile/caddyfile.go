@@ -10,6 +10,10 @@
 //		discard_limit     <size>
 //		type              <uri>
 //		request_id_header <field>
+//		format            problem|json|html|text
+//		template          <format> file <path> | inline <text>
+//		member            <name> <value>
+//		proxy_status      <name> | off
 //	}
 package caddyfile
 
@@ -121,6 +125,51 @@ func Unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 		case "request_id_header":
 			if !d.AllArgs(&m.RequestIDHeader) {
 				return d.ArgErr()
+			}
+
+		case "format":
+			if !d.AllArgs(&m.Format) {
+				return d.ArgErr()
+			}
+
+		case "template":
+			args := d.RemainingArgs()
+			if len(args) != 3 || (args[1] != "file" && args[1] != "inline") {
+				return d.Errf("%s: template takes a format, then `file <path>` or `inline <text>`", Directive)
+			}
+			if m.Templates == nil {
+				m.Templates = make(map[string]*upstreamerrors.Template)
+			}
+			if _, dup := m.Templates[args[0]]; dup {
+				return d.Errf("%s: template %s: set twice", Directive, args[0])
+			}
+			t := new(upstreamerrors.Template)
+			if args[1] == "file" {
+				t.File = args[2]
+			} else {
+				t.Inline = args[2]
+			}
+			m.Templates[args[0]] = t
+
+		case "member":
+			args := d.RemainingArgs()
+			if len(args) != 2 {
+				return d.Errf("%s: member takes a name and a value", Directive)
+			}
+			if m.Members == nil {
+				m.Members = make(map[string]string)
+			}
+			m.Members[args[0]] = args[1]
+
+		case "proxy_status":
+			var arg string
+			if !d.AllArgs(&arg) {
+				return d.ArgErr()
+			}
+			if arg == "off" {
+				m.DisableProxyStatus = true
+			} else {
+				m.ProxyStatusName = arg
 			}
 
 		default:

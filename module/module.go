@@ -5,6 +5,7 @@ package upstreamerrors
 
 import (
 	"fmt"
+	"slices"
 	"net/http"
 	"strings"
 	"time"
@@ -79,15 +80,37 @@ type Handler struct {
 	// `about:blank`, whose title is the status's reason phrase.
 	Type string `json:"type,omitempty"`
 
+	// The body format when the client's Accept header does not pick one:
+	// `problem` (application/problem+json), `json`, `html` or `text`.
+	// Default: `problem`.
+	Format string `json:"format,omitempty"`
+
+	// Custom bodies, keyed by format (`problem`, `json`, `html`, `text`).
+	// A format without one gets the built-in body.
+	Templates map[string]*Template `json:"templates,omitempty"`
+
+	// Extra members added to the built-in `problem` and `json` bodies, such
+	// as a link to a status page. Values may hold Caddy placeholders.
+	Members map[string]string `json:"members,omitempty"`
+
+	// The name this proxy reports itself by in the Proxy-Status response
+	// header (RFC 9209). Default: `caddy`.
+	ProxyStatusName string `json:"proxy_status_name,omitempty"`
+
+	// Leave out the Proxy-Status response header.
+	DisableProxyStatus bool `json:"disable_proxy_status,omitempty"`
+
 	// The request header that carries the request ID, which is echoed in
 	// the response header, the body and the log; a request without a valid
 	// one gets a generated UUID. Default: `X-Request-ID`.
 	RequestIDHeader string `json:"request_id_header,omitempty"`
 
-	intercept  []statusRange
-	keep       []string
-	retryAfter string
-	logger     *zap.Logger
+	intercept   []statusRange
+	keep        []string
+	retryAfter  string
+	templates   map[string]*compiledTemplate
+	memberNames []string
+	logger      *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -110,6 +133,27 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	if h.Type == "" {
 		h.Type = DefaultType
+	}
+	if h.Format == "" {
+		h.Format = FormatProblem
+	}
+	if h.ProxyStatusName == "" {
+		h.ProxyStatusName = DefaultProxyStatusName
+	}
+	h.templates = make(map[string]*compiledTemplate, len(h.Templates))
+	for format, t := range h.Templates {
+		if t == nil || !validFormat(format) {
+			continue // Validate reports it
+		}
+		ct, err := compileTemplate(format, t)
+		if err != nil {
+			return err
+		}
+		h.templates[format] = ct
+	}
+	h.memberNames = sortedMembers(h.Members)
+	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("registering metrics: %v", err)
 	}
 	if h.RequestIDHeader == "" {
 		h.RequestIDHeader = DefaultRequestIDHeader
@@ -180,6 +224,28 @@ func (h *Handler) Validate() error {
 	if h.RequestIDHeader != "" && !validFieldName(h.RequestIDHeader) {
 		return fmt.Errorf("request_id_header %q: not a valid header field name", h.RequestIDHeader)
 	}
+	if h.Format != "" && !validFormat(h.Format) {
+		return fmt.Errorf("format %q: want problem, json, html or text", h.Format)
+	}
+	for format, t := range h.Templates {
+		if !validFormat(format) {
+			return fmt.Errorf("template %q: unknown format; want problem, json, html or text", format)
+		}
+		if t == nil {
+			return fmt.Errorf("template %s: empty", format)
+		}
+		if _, err := compileTemplate(format, t); err != nil {
+			return err
+		}
+	}
+	for name := range h.Members {
+		if name == "" || slices.Contains(standardMembers, name) {
+			return fmt.Errorf("member %q: must be a new, non-empty name; %v are the module's own", name, standardMembers)
+		}
+	}
+	if h.ProxyStatusName != "" && !validProxyStatusName(h.ProxyStatusName) {
+		return fmt.Errorf("proxy_status %q: must be printable ASCII", h.ProxyStatusName)
+	}
 	if strings.ContainsAny(h.Type, " \t\r\n\"<>") {
 		return fmt.Errorf("type %q: not a URI reference", h.Type)
 	}
@@ -192,15 +258,17 @@ func validFieldName(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
+		if !validTokenByte(s[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// validTokenByte reports whether c may appear in an RFC 9110 token.
+func validTokenByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
 // Interface guards

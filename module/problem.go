@@ -1,7 +1,6 @@
 package upstreamerrors
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -9,43 +8,6 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
-
-// problem is an RFC 9457 problem details object. Field order is the order
-// of the JSON members.
-type problem struct {
-	Type      string `json:"type"`
-	Title     string `json:"title"`
-	Status    int    `json:"status"`
-	Detail    string `json:"detail"`
-	Instance  string `json:"instance"`
-	Cause     string `json:"cause"`
-	RequestID string `json:"request_id,omitempty"`
-}
-
-// problem renders the problem+json body for f.
-func (h *Handler) problem(r *http.Request, f failure, id string) []byte {
-	p := problem{
-		Type:      h.problemType(f.cause),
-		Title:     http.StatusText(f.status),
-		Status:    f.status,
-		Detail:    causes[f.cause].detail,
-		Instance:  instance(r),
-		Cause:     f.cause,
-		RequestID: id,
-	}
-	if p.Title == "" {
-		p.Title = "Error"
-	}
-	if p.Detail == "" {
-		p.Detail = causes[CauseUpstreamError].detail
-	}
-	body, err := json.Marshal(p)
-	if err != nil {
-		// every member is a string or int; this cannot fail
-		panic(err)
-	}
-	return append(body, '\n')
-}
 
 // problemType returns the problem type URI for cause.
 func (h *Handler) problemType(cause string) string {

@@ -116,7 +116,7 @@ func (h *Handler) recovered(rw *responseWriter, r *http.Request, v any) error {
 	panic(v)
 }
 
-// respond writes the problem response for f and logs it.
+// respond writes the normalized response for f and logs it.
 func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 	w := rw.ResponseWriter
 	hdr := w.Header()
@@ -142,25 +142,50 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 	}
 
 	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	id := h.requestID(r, repl)
-	if id != "" {
-		hdr.Set(h.RequestIDHeader, id)
+	v := bodyValues{
+		Status:    f.status,
+		Title:     http.StatusText(f.status),
+		Detail:    causes[f.cause].detail,
+		Cause:     f.cause,
+		Class:     statusClass(f.status),
+		Type:      h.problemType(f.cause),
+		Instance:  instance(r),
+		RequestID: h.requestID(r, repl),
+	}
+	if v.Title == "" {
+		v.Title = "Error"
+	}
+	if v.Detail == "" {
+		v.Detail = causes[CauseUpstreamError].detail
+	}
+	if repl != nil {
+		repl.Set("http.upstream_errors.status", v.Status)
+		repl.Set("http.upstream_errors.class", v.Class)
+		repl.Set("http.upstream_errors.cause", v.Cause)
+		repl.Set("http.upstream_errors.title", v.Title)
+		repl.Set("http.upstream_errors.detail", v.Detail)
+		repl.Set("http.upstream_errors.type", v.Type)
+		repl.Set("http.upstream_errors.instance", v.Instance)
+		repl.Set("http.upstream_errors.request_id", v.RequestID)
+	}
+
+	format := negotiate(r.Header.Get("Accept"), h.Format)
+	body := h.render(format, v, repl)
+
+	if v.RequestID != "" {
+		hdr.Set(h.RequestIDHeader, v.RequestID)
 	}
 	if f.status == http.StatusServiceUnavailable && hdr.Get("Retry-After") == "" {
 		hdr.Set("Retry-After", h.retryAfter)
 	}
-	if repl != nil {
-		repl.Set("http.upstream_errors.status", f.status)
-		repl.Set("http.upstream_errors.class", statusClass(f.status))
-		repl.Set("http.upstream_errors.cause", f.cause)
+	if !h.DisableProxyStatus {
+		hdr.Set("Proxy-Status", proxyStatus(h.ProxyStatusName, f))
 	}
-
-	body := h.problem(r, f, id)
-	hdr.Set("Content-Type", "application/problem+json")
+	hdr.Set("Content-Type", mediaType(format))
+	hdr.Add("Vary", "Accept")
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("Content-Length", itoa(len(body)))
-	hdr.Del("Content-Encoding")
 
 	h.log(r, f)
 
@@ -176,6 +201,12 @@ func (h *Handler) log(r *http.Request, f failure) {
 	if f.cause == CauseClientCanceled {
 		lvl = zapcore.InfoLevel
 	}
+	server := ""
+	if srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server); ok {
+		server = srv.Name()
+	}
+	metrics.responses.WithLabelValues(server, itoa(f.status), statusClass(f.status), f.cause).Inc()
+
 	c := h.logger.Check(lvl, "upstream error")
 	if c == nil {
 		return

@@ -131,15 +131,24 @@ func (c *Caddy) load(cfg []byte) {
 	if err := json.Unmarshal(cfg, &m); err != nil {
 		c.t.Fatal(err)
 	}
-	m["logging"] = map[string]any{
-		"logs": map[string]any{
-			"default": map[string]any{
-				"writer":  map[string]any{"output": "file", "filename": c.LogPath},
-				"encoder": map[string]any{"format": "json"},
-				"level":   "DEBUG",
-			},
-		},
+	logging, _ := m["logging"].(map[string]any)
+	if logging == nil {
+		logging = map[string]any{}
+		m["logging"] = logging
 	}
+	logs, _ := logging["logs"].(map[string]any)
+	if logs == nil {
+		logs = map[string]any{}
+		logging["logs"] = logs
+	}
+	def, _ := logs["default"].(map[string]any)
+	if def == nil {
+		def = map[string]any{}
+		logs["default"] = def
+	}
+	def["writer"] = map[string]any{"output": "file", "filename": c.LogPath}
+	def["encoder"] = map[string]any{"format": "json"}
+	def["level"] = "DEBUG"
 	if _, ok := m["admin"]; !ok {
 		m["admin"] = map[string]any{"disabled": true}
 	}

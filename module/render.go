@@ -1,0 +1,155 @@
+package upstreamerrors
+
+import (
+	"bytes"
+	"encoding/json"
+	htmltemplate "html/template"
+	"slices"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+// bodyValues are the values a body is rendered from.
+type bodyValues struct {
+	Status    int
+	Title     string
+	Detail    string
+	Cause     string
+	Class     string
+	Type      string
+	Instance  string
+	RequestID string
+}
+
+// escaped returns v with every string passed through esc.
+func (v bodyValues) escaped(esc func(string) string) bodyValues {
+	v.Title, v.Detail, v.Cause, v.Class = esc(v.Title), esc(v.Detail), esc(v.Cause), esc(v.Class)
+	v.Type, v.Instance, v.RequestID = esc(v.Type), esc(v.Instance), esc(v.RequestID)
+	return v
+}
+
+// standardMembers are the problem members the module writes itself.
+var standardMembers = []string{"type", "title", "status", "detail", "instance", "cause", "request_id"}
+
+// render returns the body for format. A custom template that fails at
+// request time (a placeholder that cannot be read, say) falls back to the
+// built-in body rather than sending a broken one.
+func (h *Handler) render(format string, v bodyValues, repl *caddy.Replacer) []byte {
+	if ct := h.templates[format]; ct != nil {
+		out, err := ct.render(v, repl)
+		if err == nil {
+			return out
+		}
+		h.logger.Error("rendering custom body; using the built-in one", zap.Error(err))
+	}
+	switch format {
+	case FormatHTML:
+		return renderHTML(v)
+	case FormatText:
+		return renderText(v)
+	}
+	return h.renderJSON(v, repl)
+}
+
+// renderJSON writes the RFC 9457 object, then any configured members.
+func (h *Handler) renderJSON(v bodyValues, repl *caddy.Replacer) []byte {
+	var buf bytes.Buffer
+	buf.Grow(256)
+	buf.WriteByte('{')
+	member := func(name string, value any) {
+		if buf.Len() > 1 {
+			buf.WriteByte(',')
+		}
+		k, _ := json.Marshal(name)
+		val, _ := json.Marshal(value)
+		buf.Write(k)
+		buf.WriteByte(':')
+		buf.Write(val)
+	}
+	member("type", v.Type)
+	member("title", v.Title)
+	member("status", v.Status)
+	member("detail", v.Detail)
+	member("instance", v.Instance)
+	member("cause", v.Cause)
+	if v.RequestID != "" {
+		member("request_id", v.RequestID)
+	}
+	for _, name := range h.memberNames {
+		value := h.Members[name]
+		if repl != nil {
+			value = repl.ReplaceKnown(value, "")
+		}
+		member(name, value)
+	}
+	buf.WriteString("}\n")
+	return buf.Bytes()
+}
+
+// sortedMembers returns the configured member names in a stable order.
+func sortedMembers(m map[string]string) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// htmlPage is the built-in page for browsers: self-contained, no scripts,
+// no external resources.
+var htmlPage = htmltemplate.Must(htmltemplate.New("page").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>{{.Status}} {{.Title}}</title>
+<style>
+body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;background:#f6f8fa;display:flex;min-height:100vh;align-items:center;justify-content:center}
+main{max-width:34rem;margin:1.5rem;padding:2rem 2.25rem;background:#fff;border:1px solid #d0d7de;border-radius:12px}
+h1{margin:0 0 .5rem;font-size:1.5rem}
+.code{color:#cf222e;font-variant-numeric:tabular-nums}
+p{margin:.5rem 0}
+small{display:block;margin-top:1.5rem;color:#656d76;font-size:.8rem;word-break:break-all}
+@media (prefers-color-scheme:dark){body{background:#0d1117;color:#e6edf3}main{background:#161b22;border-color:#30363d}small{color:#8d96a0}.code{color:#ff7b72}}
+</style>
+</head>
+<body>
+<main>
+<h1><span class="code">{{.Status}}</span> {{.Title}}</h1>
+<p>{{.Detail}}</p>
+<p>Please try again in a moment.</p>
+{{if .RequestID}}<small>Request ID: {{.RequestID}}</small>{{end}}
+</main>
+</body>
+</html>
+`))
+
+func renderHTML(v bodyValues) []byte {
+	var buf bytes.Buffer
+	if err := htmlPage.Execute(&buf, v); err != nil {
+		return []byte(htmltemplate.HTMLEscapeString(v.Title))
+	}
+	return buf.Bytes()
+}
+
+func renderText(v bodyValues) []byte {
+	v = v.escaped(stripControl)
+	var b strings.Builder
+	b.WriteString(itoa(v.Status))
+	b.WriteByte(' ')
+	b.WriteString(v.Title)
+	b.WriteByte('\n')
+	b.WriteString(v.Detail)
+	b.WriteByte('\n')
+	if v.RequestID != "" {
+		b.WriteString("Request ID: ")
+		b.WriteString(v.RequestID)
+		b.WriteByte('\n')
+	}
+	return []byte(b.String())
+}
