@@ -48,8 +48,10 @@ var failureCases = []failureCase{
 		status: 502, cause: "connection_terminated", stock: 502,
 	},
 	{
-		name:   "garbage",
-		site:   func(t *testing.T) string { return proxyTo(testcaddy.RawServer(t, testcaddy.Reply("SSH-2.0-OpenSSH_4.3\r\n\r\n")), "") },
+		name: "garbage",
+		site: func(t *testing.T) string {
+			return proxyTo(testcaddy.RawServer(t, testcaddy.Reply("SSH-2.0-OpenSSH_4.3\r\n\r\n")), "")
+		},
 		status: 502, cause: "http_protocol_error", stock: 502,
 	},
 	{

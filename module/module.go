@@ -5,8 +5,8 @@ package upstreamerrors
 
 import (
 	"fmt"
-	"slices"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
