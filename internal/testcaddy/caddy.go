@@ -55,6 +55,8 @@ func FreePort(t testing.TB) int {
 type Options struct {
 	// Admin enables the admin endpoint (for /metrics) on a free port.
 	Admin bool
+	// Global holds extra global options, such as a servers block.
+	Global string
 }
 
 // StartCaddyfile adapts site, the body of a site block, served on a free
@@ -65,6 +67,9 @@ func StartCaddyfile(t testing.TB, site string, opts ...Options) *Caddy {
 	global := "{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n"
 	if c.Admin != "" {
 		global = fmt.Sprintf("{\n\tadmin %s\n\tauto_https off\n\tpersist_config off\n\tmetrics\n", c.Admin)
+	}
+	if len(opts) > 0 {
+		global += opts[0].Global + "\n"
 	}
 	cf := fmt.Sprintf("%s}\nhttp://127.0.0.1:%d {\n\tbind 127.0.0.1\n%s\n}\n", global, c.Port, site)
 	cfg, err := Adapt(string(caddyfile.Format([]byte(cf))))
