@@ -89,13 +89,13 @@ func Unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 			m.Intercept = append(m.Intercept, args...)
 
 		case "retry_after":
-			var arg string
-			if !d.AllArgs(&arg) {
-				return d.ArgErr()
+			arg, err := oneArg(d)
+			if err != nil {
+				return err
 			}
 			dur, err := parseSeconds(arg)
 			if err != nil {
-				return d.Errf("%s: retry_after %q: %v", Directive, arg, err)
+				return d.Errf("%s: retry_after %q: not a duration (such as 30s) or a number of seconds", Directive, arg)
 			}
 			m.RetryAfter = caddy.Duration(dur)
 
@@ -107,30 +107,36 @@ func Unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 			m.KeepHeaders = append(m.KeepHeaders, args...)
 
 		case "discard_limit":
-			var arg string
-			if !d.AllArgs(&arg) {
-				return d.ArgErr()
+			arg, err := oneArg(d)
+			if err != nil {
+				return err
 			}
 			size, err := humanize.ParseBytes(arg)
 			if err != nil {
-				return d.Errf("%s: discard_limit %q: %v", Directive, arg, err)
+				return d.Errf("%s: discard_limit %q: not a size (such as 64KiB)", Directive, arg)
 			}
 			m.DiscardLimit = int64(size)
 
 		case "type":
-			if !d.AllArgs(&m.Type) {
-				return d.ArgErr()
+			arg, err := oneArg(d)
+			if err != nil {
+				return err
 			}
+			m.Type = arg
 
 		case "request_id_header":
-			if !d.AllArgs(&m.RequestIDHeader) {
-				return d.ArgErr()
+			arg, err := oneArg(d)
+			if err != nil {
+				return err
 			}
+			m.RequestIDHeader = arg
 
 		case "format":
-			if !d.AllArgs(&m.Format) {
-				return d.ArgErr()
+			arg, err := oneArg(d)
+			if err != nil {
+				return err
 			}
+			m.Format = arg
 
 		case "template":
 			args := d.RemainingArgs()
@@ -162,9 +168,9 @@ func Unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 			m.Members[args[0]] = args[1]
 
 		case "proxy_status":
-			var arg string
-			if !d.AllArgs(&arg) {
-				return d.ArgErr()
+			arg, err := oneArg(d)
+			if err != nil {
+				return err
 			}
 			if arg == "off" {
 				m.DisableProxyStatus = true
@@ -180,6 +186,16 @@ func Unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 		return d.Errf("%s: %v", Directive, err)
 	}
 	return nil
+}
+
+// oneArg returns the single argument of the current subdirective.
+func oneArg(d *caddyfile.Dispenser) (string, error) {
+	sub := d.Val()
+	args := d.RemainingArgs()
+	if len(args) != 1 {
+		return "", d.Errf("%s: %s takes exactly one value, got %d", Directive, sub, len(args))
+	}
+	return args[0], nil
 }
 
 // parseSeconds reads a duration, taking a bare number as seconds the way

@@ -155,4 +155,3 @@ func chaosCheck(c *testcaddy.Caddy, r chaosRoute, n int64) error {
 	}
 	return nil
 }
-

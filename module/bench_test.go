@@ -1,0 +1,242 @@
+package upstreamerrors_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/testcaddy"
+)
+
+// Each benchmark runs its "bare" (or "stock") and "module" routes in one
+// Caddy instance against the same upstream, so the two differ only by the
+// upstream_errors handler; internal/benchreport turns them into ratios.
+
+const (
+	// passSize is the body of a typical small API response.
+	passSize = 1 << 10
+	// errorPageSize is the upstream's own 500 page.
+	errorPageSize = 1 << 10
+	// bigErrorSize is an error page as large as the default discard_limit,
+	// the most an intercepted body is drained.
+	bigErrorSize = 64 << 10
+)
+
+const problemType = "application/problem+json"
+
+// BenchmarkPassThrough compares a response the module lets through with
+// the same response from a bare reverse_proxy.
+func BenchmarkPassThrough(b *testing.B) {
+	up := testcaddy.HTTPServer(b, fixedResponse(http.StatusOK, passSize))
+	base := startBenchCaddy(b, fmt.Sprintf(`
+handle /bare/* {
+	reverse_proxy %[1]s
+}
+handle /mod/* {
+	upstream_errors
+	reverse_proxy %[1]s
+}`, up))
+	c := benchClient(b)
+
+	b.Run("bare", func(b *testing.B) {
+		benchParallel(b, c, base+"/bare/", want{status: http.StatusOK, size: passSize})
+	})
+	b.Run("module", func(b *testing.B) {
+		benchParallel(b, c, base+"/mod/", want{status: http.StatusOK, size: passSize})
+	})
+}
+
+// BenchmarkErrorPath compares the module's normalized responses with what
+// stock Caddy answers for the same failure: an empty 502 for an upstream
+// that refuses the connection, and the upstream's own page for a 500.
+func BenchmarkErrorPath(b *testing.B) {
+	closed := testcaddy.ClosedPort(b)
+	up := testcaddy.HTTPServer(b, fixedResponse(http.StatusInternalServerError, errorPageSize))
+	base := startBenchCaddy(b, fmt.Sprintf(`
+handle /closed/stock {
+	reverse_proxy %[1]s
+}
+handle /closed/mod {
+	upstream_errors
+	reverse_proxy %[1]s
+}
+handle /500/stock {
+	reverse_proxy %[2]s
+}
+handle /500/mod {
+	upstream_errors
+	reverse_proxy %[2]s
+}`, closed, up))
+	c := benchClient(b)
+
+	b.Run("closed_port/stock", func(b *testing.B) {
+		benchParallel(b, c, base+"/closed/stock", want{status: http.StatusBadGateway, size: 0})
+	})
+	b.Run("closed_port/module", func(b *testing.B) {
+		benchParallel(b, c, base+"/closed/mod", want{status: http.StatusBadGateway, size: -1, contentType: problemType})
+	})
+	b.Run("status_500/stock", func(b *testing.B) {
+		benchParallel(b, c, base+"/500/stock", want{status: http.StatusInternalServerError, size: errorPageSize})
+	})
+	b.Run("status_500/module", func(b *testing.B) {
+		benchParallel(b, c, base+"/500/mod", want{status: http.StatusBadGateway, size: -1, contentType: problemType})
+	})
+}
+
+// BenchmarkInterceptedMemory measures the memory allocated per upstream
+// 500 with a 64 KiB body: intercepted (drained and replaced) by the module,
+// or passed through by a bare reverse_proxy. The module never buffers the
+// body, so its cost should not follow the body's size.
+func BenchmarkInterceptedMemory(b *testing.B) {
+	up := testcaddy.HTTPServer(b, fixedResponse(http.StatusInternalServerError, bigErrorSize))
+	base := startBenchCaddy(b, fmt.Sprintf(`
+handle /bare/* {
+	reverse_proxy %[1]s
+}
+handle /mod/* {
+	upstream_errors
+	reverse_proxy %[1]s
+}`, up))
+	c := benchClient(b)
+
+	b.Run("bare", func(b *testing.B) {
+		benchMemory(b, c, base+"/bare/", want{status: http.StatusInternalServerError, size: bigErrorSize})
+	})
+	b.Run("module", func(b *testing.B) {
+		benchMemory(b, c, base+"/mod/", want{status: http.StatusBadGateway, size: -1, contentType: problemType})
+	})
+}
+
+// want is the response a benchmark expects on every request.
+type want struct {
+	status int
+	// size is the exact body length, or -1 for any non-empty body.
+	size        int
+	contentType string
+}
+
+// benchParallel requests url from every P, over kept-alive connections.
+func benchParallel(b *testing.B, c *http.Client, url string, w want) {
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := fetch(c, url, w); err != nil {
+				// Fatal may only be called from the benchmark's goroutine
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// benchMemory requests url serially and reports the bytes allocated per
+// response by the whole process: client, Caddy and upstream alike, so only
+// the difference between two routes is the module's.
+func benchMemory(b *testing.B, c *http.Client, url string, w want) {
+	b.ReportAllocs()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for b.Loop() {
+		if err := fetch(c, url, w); err != nil {
+			b.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N), "B/intercepted")
+}
+
+// fetch makes one request and checks the response against w. The body is
+// read to the end so the connection is reused.
+func fetch(c *http.Client, url string, w want) error {
+	res, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	n, err := io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if err != nil {
+		return fmt.Errorf("GET %s: reading body: %v", url, err)
+	}
+	if res.StatusCode != w.status {
+		return fmt.Errorf("GET %s: status %d, want %d", url, res.StatusCode, w.status)
+	}
+	if w.size >= 0 && n != int64(w.size) || w.size < 0 && n == 0 {
+		return fmt.Errorf("GET %s: %d body bytes, want %d", url, n, w.size)
+	}
+	if w.contentType != "" && res.Header.Get("Content-Type") != w.contentType {
+		return fmt.Errorf("GET %s: Content-Type %q, want %q", url, res.Header.Get("Content-Type"), w.contentType)
+	}
+	return nil
+}
+
+// fixedResponse answers every request with status and a body of size bytes.
+func fixedResponse(status, size int) http.Handler {
+	body := bytes.Repeat([]byte("x"), size)
+	length := strconv.Itoa(size)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Content-Length", length)
+		w.WriteHeader(status)
+		_, _ = w.Write(body)
+	})
+}
+
+// benchClient returns a client that keeps a connection per P alive, so the
+// benchmarks measure requests, not TCP handshakes.
+func benchClient(b *testing.B) *http.Client {
+	tr := &http.Transport{
+		MaxIdleConns:        256,
+		MaxIdleConnsPerHost: 256,
+		DisableCompression:  true,
+	}
+	b.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+}
+
+// startBenchCaddy runs site, the body of a site block, and returns its base
+// URL. Unlike testcaddy, which logs at DEBUG for the tests to read, it logs
+// at INFO as a deployment would: reverse_proxy's per-request debug entries
+// would otherwise dominate, and blur, both sides of every comparison. The
+// entries left are the ones each side really writes for an error.
+func startBenchCaddy(b *testing.B, site string) string {
+	b.Helper()
+	port := testcaddy.FreePort(b)
+	logPath := filepath.Join(b.TempDir(), "caddy.log")
+	cf := fmt.Sprintf(`{
+	admin off
+	auto_https off
+	persist_config off
+	log {
+		output file %q
+		format json
+		level INFO
+	}
+}
+http://127.0.0.1:%d {
+	bind 127.0.0.1
+%s
+}
+`, logPath, port, site)
+	cfg, err := testcaddy.Adapt(string(caddyfile.Format([]byte(cf))))
+	if err != nil {
+		b.Fatalf("adapting Caddyfile: %v\n%s", err, cf)
+	}
+	if err := caddy.Load(cfg, true); err != nil {
+		b.Fatalf("loading config: %v", err)
+	}
+	b.Cleanup(func() {
+		if err := caddy.Stop(); err != nil {
+			b.Errorf("stopping caddy: %v", err)
+		}
+	})
+	return fmt.Sprintf("http://127.0.0.1:%d", port)
+}
