@@ -1,0 +1,228 @@
+package caddyupstreamerrors_test
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/modfile"
+)
+
+// xcaddyVersion is the xcaddy that runs the Dockerfile's build here; the
+// builder image brings its own.
+const xcaddyVersion = "v0.4.5"
+
+const caddyModule = "github.com/caddyserver/caddy/v2"
+
+// instruction is one Dockerfile instruction, continuation lines joined.
+type instruction struct {
+	cmd  string // upper-cased
+	args []string
+}
+
+// parseDockerfile reads the instructions of a Dockerfile that uses no
+// quoting (exec form, heredocs) and no escape directive.
+func parseDockerfile(t *testing.T, name string) []instruction {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		out  []instruction
+		line string
+	)
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		if cont, ok := strings.CutSuffix(text, `\`); ok {
+			line += cont + " "
+			continue
+		}
+		fields := strings.Fields(line + text)
+		line = ""
+		out = append(out, instruction{cmd: strings.ToUpper(fields[0]), args: fields[1:]})
+	}
+	if line != "" {
+		t.Fatalf("%s ends in a continuation", name)
+	}
+	return out
+}
+
+// goMod returns this module's path and the Caddy version it requires.
+func goMod(t *testing.T) (module, caddyVersion string) {
+	t.Helper()
+	data, err := os.ReadFile("go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := modfile.Parse("go.mod", data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range f.Require {
+		if r.Mod.Path == caddyModule {
+			return f.Module.Mod.Path, r.Mod.Version
+		}
+	}
+	t.Fatalf("go.mod does not require %s", caddyModule)
+	return "", ""
+}
+
+// xcaddyBuild is what the Dockerfile's builder stage does.
+type xcaddyBuild struct {
+	with    []string // --with values
+	output  string
+	srcDest string // where the source is copied
+}
+
+// checkDockerfile checks xcaddy.Dockerfile's stages against go.mod and
+// returns its build.
+func checkDockerfile(t *testing.T) xcaddyBuild {
+	t.Helper()
+	module, version := goMod(t)
+	tag := strings.TrimPrefix(version, "v")
+
+	var (
+		stages [][]instruction
+		froms  [][]string
+	)
+	for _, in := range parseDockerfile(t, "xcaddy.Dockerfile") {
+		if in.cmd == "FROM" {
+			stages = append(stages, nil)
+			froms = append(froms, in.args)
+			continue
+		}
+		if len(stages) == 0 {
+			t.Fatalf("%s before the first FROM", in.cmd)
+		}
+		stages[len(stages)-1] = append(stages[len(stages)-1], in)
+	}
+	if len(stages) != 2 {
+		t.Fatalf("want 2 stages, got %d", len(stages))
+	}
+	if want := []string{"caddy:" + tag + "-builder", "AS", "builder"}; strings.Join(froms[0], " ") != strings.Join(want, " ") {
+		t.Errorf("first stage: FROM %s, want FROM %s (go.mod requires Caddy %s)", strings.Join(froms[0], " "), strings.Join(want, " "), version)
+	}
+	if want := "caddy:" + tag; strings.Join(froms[1], " ") != want {
+		t.Errorf("second stage: FROM %s, want FROM %s (go.mod requires Caddy %s)", strings.Join(froms[1], " "), want, version)
+	}
+
+	var b xcaddyBuild
+	for _, in := range stages[0] {
+		switch {
+		case in.cmd == "COPY" && len(in.args) == 2 && in.args[0] == ".":
+			b.srcDest = in.args[1]
+		case in.cmd == "RUN" && len(in.args) > 2 && in.args[0] == "xcaddy" && in.args[1] == "build":
+			args := in.args[2:]
+			for i := 0; i+1 < len(args); i++ {
+				switch args[i] {
+				case "--with":
+					b.with = append(b.with, args[i+1])
+				case "--output":
+					b.output = args[i+1]
+				}
+			}
+		}
+	}
+	if b.srcDest == "" {
+		t.Fatal("the builder stage does not COPY the source")
+	}
+	if len(b.with) != 1 {
+		t.Fatalf("want one xcaddy build --with, got %q", b.with)
+	}
+	spec, repl, _ := strings.Cut(b.with[0], "=")
+	mod, _, _ := strings.Cut(spec, "@")
+	if mod != module || repl != b.srcDest {
+		t.Errorf("--with %s: want %s, replaced with the copied source %s", b.with[0], module, b.srcDest)
+	}
+
+	copied := false
+	for _, in := range stages[1] {
+		if in.cmd == "COPY" && strings.Join(in.args, " ") == "--from=builder "+b.output+" /usr/bin/caddy" {
+			copied = true
+		}
+	}
+	if b.output == "" || !copied {
+		t.Errorf("the final stage does not COPY --from=builder the built binary (%q) to /usr/bin/caddy", b.output)
+	}
+	return b
+}
+
+func TestDockerfile(t *testing.T) {
+	checkDockerfile(t)
+}
+
+// TestDockerfileBuild runs the Dockerfile's xcaddy build on this checkout
+// and checks the binary has the module and adapts the examples.
+func TestDockerfileBuild(t *testing.T) {
+	if testing.Short() {
+		// seconds with a warm build cache, minutes with a cold one
+		t.Skip("builds Caddy with xcaddy")
+	}
+	b := checkDockerfile(t)
+	_, version := goMod(t)
+	repo, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command")
+	}
+
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "caddy")
+	spec, _, _ := strings.Cut(b.with[0], "=")
+	args := []string{"run", "github.com/caddyserver/xcaddy/cmd/xcaddy@" + xcaddyVersion,
+		"build", version, "--with", spec + "=" + repo, "--output", bin}
+	began := time.Now()
+	if out, err := run(t, dir, goCmd, args...); err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	t.Logf("xcaddy build took %s", time.Since(began).Round(time.Second))
+
+	out, err := run(t, dir, bin, "list-modules")
+	if err != nil {
+		t.Fatalf("caddy list-modules: %v\n%s", err, out)
+	}
+	if !strings.Contains("\n"+out+"\n", "\nhttp.handlers.upstream_errors\n") {
+		t.Errorf("caddy list-modules does not list http.handlers.upstream_errors:\n%s", out)
+	}
+
+	out, err = run(t, dir, bin, "adapt", "--config", filepath.Join(repo, "examples", "minimal", "Caddyfile"))
+	if err != nil {
+		t.Fatalf("caddy adapt: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, `"handler":"upstream_errors"`) {
+		t.Errorf("adapted config lacks the handler:\n%s", out)
+	}
+}
+
+// run runs a command in dir with Caddy's files kept under dir and the
+// examples' placeholders unset, and returns its output.
+func run(t *testing.T, dir, name string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), name, args...)
+	cmd.Dir = dir
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "LEGACY", "SITE_ADDR", "XDG_CONFIG_HOME", "XDG_DATA_HOME":
+			continue
+		}
+		env = append(env, kv)
+	}
+	cmd.Env = append(env, "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "XDG_DATA_HOME="+filepath.Join(dir, "data"))
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
