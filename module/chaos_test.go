@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"runtime"
 	"sync"
@@ -24,6 +25,10 @@ type chaosRoute struct {
 	status int
 	cause  string // empty for a healthy route
 	body   []byte // exact body of a healthy route
+	// alternative answer: the pool route refuses until its only upstream
+	// is marked down, then answers 503
+	altStatus int
+	altCause  string
 }
 
 func TestChaos(t *testing.T) {
@@ -64,6 +69,14 @@ func TestChaos(t *testing.T) {
 		{path: "/hang/", site: proxy(testcaddy.RawServer(t, testcaddy.Hang), "response_header_timeout 200ms"), status: 504, cause: "http_response_timeout"},
 		{path: "/dial/", site: proxy(testcaddy.FullBacklog(t), "dial_timeout 200ms"), status: 504, cause: "connection_timeout"},
 		{path: "/dns/", site: proxy("legacy.test:80", "resolvers "+testcaddy.ClosedPort(t)), status: 502, cause: "dns_error"},
+		{path: "/early/", site: proxy(testcaddy.RawServer(t, func(net.Conn, *http.Request) {}), ""), status: 502, cause: "connection_terminated"},
+		{path: "/header/", site: proxy(testcaddy.RawServer(t, testcaddy.Reply("HTTP/1.1 200 OK\r\nBroken header\r\n\r\n")), ""), status: 502, cause: "http_protocol_error"},
+		{path: "/tls/", site: proxy(healthy, "tls\n\t\ttls_insecure_skip_verify"), status: 502, cause: "tls_protocol_error"},
+		{
+			path:   "/pool/",
+			site:   "reverse_proxy " + testcaddy.ClosedPort(t) + " {\n\tfail_duration 1m\n\tmax_fails 1\n}",
+			status: 503, cause: "destination_unavailable", altStatus: 502, altCause: "connection_refused",
+		},
 	}
 	var site bytes.Buffer
 	for i, r := range routes {
@@ -85,6 +98,7 @@ func TestChaos(t *testing.T) {
 	var (
 		next     atomic.Int64
 		failures atomic.Int64
+		poolDown atomic.Int64
 		wg       sync.WaitGroup
 	)
 	deadline := time.Now().Add(2 * time.Minute)
@@ -98,7 +112,11 @@ func TestChaos(t *testing.T) {
 					return
 				}
 				r := routes[int(n)%len(routes)]
-				if err := chaosCheck(c, r, n); err != nil {
+				status, err := chaosCheck(c, r, n)
+				if r.path == "/pool/" && status == 503 {
+					poolDown.Add(1)
+				}
+				if err != nil {
 					if failures.Add(1) <= 10 {
 						t.Error(err)
 					}
@@ -113,6 +131,9 @@ func TestChaos(t *testing.T) {
 	if f := failures.Load(); f > 0 {
 		t.Fatalf("%d of %d responses were wrong", f, total)
 	}
+	if poolDown.Load() == 0 {
+		t.Error("the pool never ran out of healthy upstreams")
+	}
 
 	var after runtime.MemStats
 	runtime.GC()
@@ -124,34 +145,38 @@ func TestChaos(t *testing.T) {
 }
 
 // chaosCheck sends request n to route r and checks the response.
-func chaosCheck(c *testcaddy.Caddy, r chaosRoute, n int64) error {
+func chaosCheck(c *testcaddy.Caddy, r chaosRoute, n int64) (int, error) {
 	req, _ := http.NewRequest("GET", c.URL(r.path+"x"), nil)
 	id := fmt.Sprintf("chaos-%d", n)
 	req.Header.Set("X-Request-ID", id)
 	res, err := c.Client.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s: %v", r.path, err)
+		return 0, fmt.Errorf("%s: %v", r.path, err)
 	}
+	status := res.StatusCode
 	body, err := io.ReadAll(res.Body)
 	res.Body.Close()
 	if err != nil {
-		return fmt.Errorf("%s: reading body: %v", r.path, err)
+		return status, fmt.Errorf("%s: reading body: %v", r.path, err)
+	}
+	if r.altStatus != 0 && res.StatusCode == r.altStatus {
+		r.status, r.cause = r.altStatus, r.altCause
 	}
 	if res.StatusCode != r.status {
-		return fmt.Errorf("%s: status %d, want %d: %s", r.path, res.StatusCode, r.status, body)
+		return status, fmt.Errorf("%s: status %d, want %d: %s", r.path, res.StatusCode, r.status, body)
 	}
 	if r.cause == "" {
 		if !bytes.Equal(body, r.body) {
-			return fmt.Errorf("%s: healthy body differs (%d bytes)", r.path, len(body))
+			return status, fmt.Errorf("%s: healthy body differs (%d bytes)", r.path, len(body))
 		}
-		return nil
+		return status, nil
 	}
 	var p problemBody
 	if err := json.Unmarshal(body, &p); err != nil {
-		return fmt.Errorf("%s: invalid body %q: %v", r.path, body, err)
+		return status, fmt.Errorf("%s: invalid body %q: %v", r.path, body, err)
 	}
 	if p.Status != r.status || p.Cause != r.cause || p.RequestID != id || res.Header.Get("Content-Type") != "application/problem+json" {
-		return fmt.Errorf("%s: problem %+v", r.path, p)
+		return status, fmt.Errorf("%s: problem %+v", r.path, p)
 	}
-	return nil
+	return status, nil
 }

@@ -72,6 +72,10 @@ func (h *Handler) handleError(rw *responseWriter, r *http.Request, err error) er
 		return err
 	}
 	f := failure{cause: cause, err: err}
+	if herr.Err != nil {
+		// the log wants the cause, not Caddy's error ID and call site
+		f.err = herr.Err
+	}
 	if cause == CauseHTTPResponseStatus && isServerError(status) {
 		// a retry_match on the response ran out of upstreams to try
 		f.upstreamStatus = status
