@@ -1,6 +1,8 @@
 package upstreamerrors_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -211,4 +213,33 @@ func TestDrippingErrorBodyIsAbandoned(t *testing.T) {
 	// the drip lasts a minute, longer than the client waits
 	res, body, id := request(t, c, "GET", "/drip")
 	expectProblem(t, c, res, body, id, 502, "http_response_status", 500)
+}
+
+func TestMatcherLimitsTheDirective(t *testing.T) {
+	c := testcaddy.StartCaddyfile(t, "upstream_errors /api/*\nreverse_proxy "+testcaddy.ClosedPort(t))
+	res, body, id := request(t, c, "GET", "/api/orders")
+	expectProblem(t, c, res, body, id, 502, "connection_refused", 0)
+	res, body, _ = request(t, c, "GET", "/page")
+	if res.StatusCode != 502 || len(body) != 0 {
+		t.Errorf("unmatched path: %d %q, want stock Caddy's empty 502", res.StatusCode, body)
+	}
+}
+
+func TestEncodeCompressesTheProblem(t *testing.T) {
+	c := testcaddy.StartCaddyfile(t, "encode gzip\nupstream_errors\nreverse_proxy "+testcaddy.ClosedPort(t))
+	res, body, id := request(t, c, "GET", "/", "Accept", "text/html", "Accept-Encoding", "gzip")
+	if res.StatusCode != 502 || res.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("status %d, Content-Encoding %q", res.StatusCode, res.Header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := io.ReadAll(zr)
+	if err != nil || !strings.Contains(string(page), "<title>502 Bad Gateway</title>") || !strings.Contains(string(page), id) {
+		t.Errorf("decompressed page: %v %s", err, page)
+	}
+	if !strings.Contains(res.Header.Get("Vary"), "Accept") {
+		t.Errorf("Vary = %q", res.Header.Values("Vary"))
+	}
 }

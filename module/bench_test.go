@@ -33,18 +33,24 @@ const (
 
 const problemType = "application/problem+json"
 
-// BenchmarkPassThrough compares a response the module lets through with
-// the same response from a bare reverse_proxy.
-func BenchmarkPassThrough(b *testing.B) {
-	up := testcaddy.HTTPServer(b, fixedResponse(http.StatusOK, passSize))
-	base := startBenchCaddy(b, fmt.Sprintf(`
+// sideBySide is a site that proxies to up twice: bare under /bare/ and
+// behind upstream_errors under /mod/.
+func sideBySide(up string) string {
+	return fmt.Sprintf(`
 handle /bare/* {
 	reverse_proxy %[1]s
 }
 handle /mod/* {
 	upstream_errors
 	reverse_proxy %[1]s
-}`, up))
+}`, up)
+}
+
+// BenchmarkPassThrough compares a response the module lets through with
+// the same response from a bare reverse_proxy.
+func BenchmarkPassThrough(b *testing.B) {
+	up := testcaddy.HTTPServer(b, fixedResponse(http.StatusOK, passSize))
+	base := startBenchCaddy(b, sideBySide(up))
 	c := benchClient(b)
 
 	b.Run("bare", func(b *testing.B) {
@@ -98,14 +104,7 @@ handle /500/mod {
 // body, so its cost should not follow the body's size.
 func BenchmarkInterceptedMemory(b *testing.B) {
 	up := testcaddy.HTTPServer(b, fixedResponse(http.StatusInternalServerError, bigErrorSize))
-	base := startBenchCaddy(b, fmt.Sprintf(`
-handle /bare/* {
-	reverse_proxy %[1]s
-}
-handle /mod/* {
-	upstream_errors
-	reverse_proxy %[1]s
-}`, up))
+	base := startBenchCaddy(b, sideBySide(up))
 	c := benchClient(b)
 
 	b.Run("bare", func(b *testing.B) {
