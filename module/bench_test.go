@@ -61,6 +61,40 @@ func BenchmarkPassThrough(b *testing.B) {
 	})
 }
 
+// BenchmarkPassThroughPaired sends one request through each route in
+// turn from one goroutine and times each, so a slow spell on the machine
+// lands on both sides alike; it reports the module's time per request
+// relative to the bare proxy's.
+func BenchmarkPassThroughPaired(b *testing.B) {
+	up := testcaddy.HTTPServer(b, fixedResponse(http.StatusOK, passSize))
+	base := startBenchCaddy(b, sideBySide(up))
+	c := benchClient(b)
+	w := want{status: http.StatusOK, size: passSize}
+	var bare, mod time.Duration
+	for i := 0; b.Loop(); i++ {
+		// alternate which side goes first, so neither always gets the
+		// warmer connection or cache
+		first, second, d1, d2 := base+"/bare/", base+"/mod/", &bare, &mod
+		if i%2 == 1 {
+			first, second, d1, d2 = second, first, d2, d1
+		}
+		for _, step := range []struct {
+			url string
+			d   *time.Duration
+		}{{first, d1}, {second, d2}} {
+			start := time.Now()
+			if err := fetch(c, step.url, w); err != nil {
+				b.Fatal(err)
+			}
+			*step.d += time.Since(start)
+		}
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(bare.Nanoseconds())/n, "bare-ns/req")
+	b.ReportMetric(float64(mod.Nanoseconds())/n, "module-ns/req")
+	b.ReportMetric(float64(mod)/float64(bare), "module/bare")
+}
+
 // BenchmarkErrorPath compares the module's normalized responses with what
 // stock Caddy answers for the same failure: an empty 502 for an upstream
 // that refuses the connection, and the upstream's own page for a 500.

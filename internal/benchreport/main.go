@@ -29,7 +29,7 @@ import (
 	"strings"
 )
 
-const benchPattern = "BenchmarkPassThrough|BenchmarkErrorPath|BenchmarkIntercepted"
+const benchPattern = "BenchmarkPassThrough|BenchmarkPassThroughPaired|BenchmarkErrorPath|BenchmarkIntercepted|BenchmarkHandlerOverhead"
 
 func main() {
 	count := flag.Int("count", 5, "rounds to run; each runs every benchmark once")
@@ -222,6 +222,11 @@ func collect(rounds []round, p pair, f func(mod, base map[string]float64) (float
 			vs = append(vs, v)
 		}
 	}
+	return median(vs)
+}
+
+// median returns the median of vs and its range.
+func median(vs []float64) stat {
 	if len(vs) == 0 {
 		return stat{}
 	}
@@ -295,7 +300,15 @@ func report(w io.Writer, rounds []round, cmdline, cpu, benchtime string) {
 	fmt.Fprintln(w, "| benchmark | baseline | baseline req/s | module req/s | throughput module/baseline | allocs/op module−baseline | B/op module/baseline |")
 	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|")
 	var mem []pair
+	var overhead, pass *pair
 	for _, p := range ps {
+		switch strings.TrimSuffix(p.module, "/module") {
+		case "HandlerOverhead":
+			overhead = &p
+			continue
+		case "PassThrough":
+			pass = &p
+		}
 		if _, ok := rounds[0].results[p.module]["B/intercepted"]; ok {
 			mem = append(mem, p)
 			continue
@@ -326,7 +339,36 @@ func report(w io.Writer, rounds []round, cmdline, cpu, benchtime string) {
 		}
 	}
 
+	if paired := pairedRatio(rounds); paired.n > 0 {
+		fmt.Fprintf(w, "\nPass-through, paired (BenchmarkPassThroughPaired: one request through each route in turn, each timed): the module's time per request is %s of the bare proxy's, a throughput ratio of %.3f.\n",
+			fmtRatio(paired), 1/paired.med)
+	}
+
+	if overhead != nil {
+		added := collect(rounds, *overhead, diff("ns/op"))
+		fmt.Fprintf(w, "\nThe module's own cost on the pass-through path, measured at the handler with no network (BenchmarkHandlerOverhead): %s ns and %s allocs per request",
+			fmtDiff(added), fmtDiff(collect(rounds, *overhead, diff("allocs/op"))))
+		if pass != nil {
+			bare := collect(rounds, *pass, value("ns/op", false))
+			if bare.med > 0 {
+				fmt.Fprintf(w, ", %.3f%% of a proxied request (%.0f µs per request through the bare proxy)", 100*added.med/bare.med, bare.med/1e3)
+			}
+		}
+		fmt.Fprintln(w, ".")
+	}
+
 	fmt.Fprintf(w, "\nThroughput is the inverse of ns/op: above 1 the module is faster. Each round, built once and run %d times:\n\n    %s\n", len(rounds), cmdline)
+}
+
+// pairedRatio collects BenchmarkPassThroughPaired's module/bare metric.
+func pairedRatio(rounds []round) stat {
+	var vs []float64
+	for _, r := range rounds {
+		if v, ok := r.results["PassThroughPaired"]["module/bare"]; ok {
+			vs = append(vs, v)
+		}
+	}
+	return median(vs)
 }
 
 // missing stands for a value no round produced.
