@@ -198,12 +198,24 @@ func TestDockerfileBuild(t *testing.T) {
 		t.Errorf("caddy list-modules does not list http.handlers.upstream_errors:\n%s", out)
 	}
 
-	out, err = run(t, dir, bin, "adapt", "--config", filepath.Join(repo, "examples", "minimal", "Caddyfile"))
-	if err != nil {
-		t.Fatalf("caddy adapt: %v\n%s", err, out)
+	// every example adapts, and the JSON one validates, with the built binary
+	files, err := filepath.Glob(filepath.Join(repo, "examples", "*", "Caddyfile"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no example Caddyfiles: %v", err)
 	}
-	if !strings.Contains(out, `"handler":"upstream_errors"`) {
-		t.Errorf("adapted config lacks the handler:\n%s", out)
+	for _, f := range files {
+		out, err = run(t, dir, bin, "adapt", "--config", f)
+		if err != nil {
+			t.Errorf("caddy adapt --config %s: %v\n%s", f, err, out)
+			continue
+		}
+		if !strings.Contains(out, `"handler":"upstream_errors"`) {
+			t.Errorf("%s: adapted config lacks the handler:\n%s", f, out)
+		}
+	}
+	jsonConfig := filepath.Join(repo, "examples", "json", "caddy.json")
+	if out, err = run(t, dir, bin, "validate", "--config", jsonConfig); err != nil {
+		t.Errorf("caddy validate --config %s: %v\n%s", jsonConfig, err, out)
 	}
 }
 
