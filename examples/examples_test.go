@@ -296,17 +296,6 @@ func backend(t *testing.T) string {
 	return testcaddy.HTTPServer(t, legacy.New())
 }
 
-// problem is the problem+json body.
-type problem struct {
-	Type      string `json:"type"`
-	Title     string `json:"title"`
-	Status    int    `json:"status"`
-	Detail    string `json:"detail"`
-	Instance  string `json:"instance"`
-	Cause     string `json:"cause"`
-	RequestID string `json:"request_id"`
-}
-
 // get sends a GET with optional header name and value pairs.
 func get(t *testing.T, c *testcaddy.Caddy, path string, hdr ...string) (*http.Response, []byte) {
 	t.Helper()
@@ -411,3 +400,6 @@ func encode(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// problem is the problem+json body.
+type problem = testcaddy.Problem

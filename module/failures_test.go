@@ -39,17 +39,6 @@ func request(t *testing.T, c *testcaddy.Caddy, method, path string, hdr ...strin
 	return res, body, id
 }
 
-// problemBody is the decoded problem+json body.
-type problemBody struct {
-	Type      string `json:"type"`
-	Title     string `json:"title"`
-	Status    int    `json:"status"`
-	Detail    string `json:"detail"`
-	Instance  string `json:"instance"`
-	Cause     string `json:"cause"`
-	RequestID string `json:"request_id"`
-}
-
 // expectProblem asserts a normalized response and its one log entry.
 func expectProblem(t *testing.T, c *testcaddy.Caddy, res *http.Response, body []byte, id string, status int, cause string, upstreamStatus int) problemBody {
 	t.Helper()
@@ -141,3 +130,6 @@ func expectStock(t *testing.T, site string, status int) {
 		}
 	})
 }
+
+// problemBody is the problem+json body.
+type problemBody = testcaddy.Problem
