@@ -194,3 +194,38 @@ func TestHeadGetsHeadersOnly(t *testing.T) {
 		t.Errorf("%d log entries, want 1", n)
 	}
 }
+
+func TestMaxRequestsReached(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	up := testcaddy.RawServer(t, func(c net.Conn, r *http.Request) {
+		arrived <- struct{}{}
+		testcaddy.Hang(c, r)
+	})
+	c := testcaddy.StartCaddyfile(t, `upstream_errors
+reverse_proxy `+up+` {
+	unhealthy_request_count 1
+	transport http {
+		response_header_timeout 1s
+	}
+}`)
+	// the first request holds the upstream's only slot
+	first := make(chan error, 1)
+	go func() {
+		res, err := c.Client.Get(c.URL("/slow"))
+		if err == nil {
+			res.Body.Close()
+		}
+		first <- err
+	}()
+	<-arrived
+
+	res, body, id := request(t, c, "GET", "/")
+	expectProblem(t, c, res, body, id, 503, "destination_unavailable", 0)
+	if res.Header.Get("Retry-After") != "10" {
+		t.Errorf("Retry-After = %q", res.Header.Get("Retry-After"))
+	}
+	c.Client.CloseIdleConnections()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+}
