@@ -35,16 +35,21 @@ const (
 // reset, DNS, TLS, malformed response, timeouts, no healthy upstream), or
 // the upstream answers with an intercepted status, the handler writes the
 // mapped 5xx status with an RFC 9457 application/problem+json body and logs
-// one entry with the status, its class and the failure cause. Everything
-// else is streamed through untouched.
+// one entry with the status, its class and the failure cause. The body
+// follows the client's Accept header (problem+json, JSON, HTML or plain
+// text) and a Proxy-Status header (RFC 9209) names the cause. Everything
+// else, streams and upgrades included, passes through untouched.
 //
 // Default status table: timeouts answer 504, no available upstream answers
 // 503 (with Retry-After), every other failure answers 502; an upstream 502,
 // 503 or 504 keeps its status and any other upstream 5xx becomes 502.
 //
-// This module also sets the placeholders `{http.upstream_errors.status}`,
-// `{http.upstream_errors.class}` and `{http.upstream_errors.cause}` when it
-// normalizes a response.
+// When it normalizes a response, this module sets the placeholders
+// `{http.upstream_errors.status}`, `{http.upstream_errors.class}`,
+// `{http.upstream_errors.cause}`, `{http.upstream_errors.title}`,
+// `{http.upstream_errors.detail}`, `{http.upstream_errors.type}`,
+// `{http.upstream_errors.instance}` and `{http.upstream_errors.request_id}`,
+// and counts it in the `caddy_http_upstream_errors_total` metric.
 type Handler struct {
 	// Overrides the response status. Keys are a cause code (such as
 	// `connection_refused`), `timeout` for every timeout cause, an upstream
@@ -71,8 +76,9 @@ type Handler struct {
 	KeepHeaders []string `json:"keep_headers,omitempty"`
 
 	// The most bytes of an intercepted upstream body that are read (and
-	// discarded) so the upstream connection can be reused; a longer body
-	// is abandoned and its connection closed. Default: 65536.
+	// discarded) so the upstream connection can be reused; a longer body,
+	// or one still arriving after a second, is abandoned and its
+	// connection closed. Default: 65536.
 	DiscardLimit int64 `json:"discard_limit,omitempty"`
 
 	// The problem `type`. A value ending in `/` or `#` gets the cause code
