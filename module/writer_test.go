@@ -1,0 +1,93 @@
+package upstreamerrors
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func provisioned(t *testing.T) *Handler {
+	t.Helper()
+	h := &Handler{DiscardLimit: 8}
+	r, _ := parseStatusRange(Group5xx)
+	h.intercept = []statusRange{r}
+	return h
+}
+
+func TestWriterReadFrom(t *testing.T) {
+	h := provisioned(t)
+
+	// passed through: io.Copy into the writer reaches the client
+	rec := httptest.NewRecorder()
+	rw := newResponseWriter(h, rec)
+	n, err := rw.ReadFrom(strings.NewReader("streamed body"))
+	if err != nil || n != 13 || rec.Code != 200 || rec.Body.String() != "streamed body" {
+		t.Errorf("pass-through ReadFrom: %d %v %d %q", n, err, rec.Code, rec.Body)
+	}
+	rw.release()
+
+	// intercepted: nothing reaches the client, and reading stops at the limit
+	rec = httptest.NewRecorder()
+	rw = newResponseWriter(h, rec)
+	rw.WriteHeader(500)
+	if _, err := rw.ReadFrom(strings.NewReader("short")); err != nil {
+		t.Errorf("small intercepted body: %v", err)
+	}
+	if _, err := rw.ReadFrom(strings.NewReader("much longer than eight bytes")); !errors.Is(err, errDiscardLimit) {
+		t.Errorf("long intercepted body: %v, want errDiscardLimit", err)
+	}
+	if rec.Body.Len() != 0 || rec.Code != 200 || rw.status != 500 || !rw.intercepted {
+		t.Errorf("intercepted body reached the client: %d %q", rec.Code, rec.Body)
+	}
+	rw.release()
+}
+
+func TestWriterInformationalAndFlush(t *testing.T) {
+	h := provisioned(t)
+	rec := httptest.NewRecorder()
+	rw := newResponseWriter(h, rec)
+	rw.WriteHeader(http.StatusEarlyHints)
+	if rw.wroteHeader || rw.intercepted {
+		t.Error("a 1xx response ended the header phase")
+	}
+	rw.WriteHeader(503)
+	rw.Flush() // nothing on the wire to flush
+	if rec.Flushed || !rw.intercepted {
+		t.Errorf("flushed an intercepted response (flushed=%v)", rec.Flushed)
+	}
+	rw.release()
+
+	rec = httptest.NewRecorder()
+	rw = newResponseWriter(h, rec)
+	rw.Flush()
+	if !rec.Flushed || rec.Code != 200 || !rw.wroteHeader {
+		t.Errorf("Flush before WriteHeader: flushed=%v code=%d", rec.Flushed, rec.Code)
+	}
+	rw.WriteHeader(500) // too late to intercept
+	if rw.intercepted || rec.Code != 200 {
+		t.Error("intercepted after the header was sent")
+	}
+	rw.release()
+}
+
+func TestWriterAnnouncedLengthAboveLimit(t *testing.T) {
+	h := provisioned(t)
+	rec := httptest.NewRecorder()
+	rw := newResponseWriter(h, rec)
+	rw.Header().Set("Content-Length", "1000")
+	rw.WriteHeader(500)
+	if _, err := rw.Write([]byte("x")); !errors.Is(err, errDiscardLimit) {
+		t.Errorf("a body announced longer than the limit was read: %v", err)
+	}
+	rw.release()
+}
+
+func TestStatusClass(t *testing.T) {
+	for status, want := range map[int]string{499: "4xx", 502: "5xx", 200: "2xx", 0: "unknown", 600: "unknown"} {
+		if got := statusClass(status); got != want {
+			t.Errorf("statusClass(%d) = %s, want %s", status, got, want)
+		}
+	}
+}
