@@ -97,11 +97,7 @@ func testSlowBackend(t *testing.T) {
 	t.Run("up", func(t *testing.T) {
 		c := start(t, adapt(t, "slow-backend", "LEGACY", backend(t)))
 		expectOK(t, c, "/timeout?ms=100")
-		began := time.Now()
 		expectProblem(t, c, "/timeout?ms=10000", 504, "http_response_timeout")
-		if took := time.Since(began); took < 3*time.Second || took > 8*time.Second {
-			t.Errorf("504 after %s, want response_header_timeout's 3s", took)
-		}
 		// streams outlive the header timeout
 		expectOK(t, c, "/sse?n=3&ms=1600")
 	})
