@@ -59,6 +59,20 @@ var passThroughNext = caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.
 	return err
 })
 
+// passThroughSetup provisions a handler and a request whose context is set
+// up the way Caddy's server does it, writing to an allocation-free writer.
+func passThroughSetup(tb testing.TB) (*Handler, *nopResponseWriter, *http.Request) {
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	tb.Cleanup(cancel)
+	h := new(Handler)
+	if err := h.Provision(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	w := &nopResponseWriter{hdr: make(http.Header)}
+	req := caddyhttp.PrepareRequest(httptest.NewRequest(http.MethodGet, "/ok", nil), caddy.NewReplacer(), w, new(caddyhttp.Server))
+	return h, w, req
+}
+
 // TestPassThroughAllocations checks that a response that is not intercepted
 // costs no allocations beyond the next handler's: the writer comes from a
 // pool and nothing on the pass-through path touches the heap.
@@ -66,16 +80,7 @@ func TestPassThroughAllocations(t *testing.T) {
 	if raceEnabled() {
 		t.Skip("the race detector makes sync.Pool drop items at random")
 	}
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	defer cancel()
-	h := new(Handler)
-	if err := h.Provision(ctx); err != nil {
-		t.Fatal(err)
-	}
-
-	w := &nopResponseWriter{hdr: make(http.Header)}
-	// the request's context is set up the way Caddy's server does it
-	req := caddyhttp.PrepareRequest(httptest.NewRequest(http.MethodGet, "/ok", nil), caddy.NewReplacer(), w, new(caddyhttp.Server))
+	h, w, req := passThroughSetup(t)
 
 	bare := testing.AllocsPerRun(1000, func() {
 		w.reset()
@@ -119,14 +124,7 @@ func raceEnabled() bool {
 // lets through: the same stand-in for reverse_proxy, called directly
 // (bare) and through the handler (module), with no network in between.
 func BenchmarkHandlerOverhead(b *testing.B) {
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	defer cancel()
-	h := new(Handler)
-	if err := h.Provision(ctx); err != nil {
-		b.Fatal(err)
-	}
-	w := &nopResponseWriter{hdr: make(http.Header)}
-	req := caddyhttp.PrepareRequest(httptest.NewRequest(http.MethodGet, "/ok", nil), caddy.NewReplacer(), w, new(caddyhttp.Server))
+	h, w, req := passThroughSetup(b)
 
 	b.Run("bare", func(b *testing.B) {
 		b.ReportAllocs()
