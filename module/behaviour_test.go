@@ -106,13 +106,13 @@ handle_path /all/* {
 }`)
 
 	res, body, id := request(t, c, "GET", "/dead/x")
-	expectProblem(t, c, res, body, id, 503, "connection_refused", 0)
+	expectProblem(t, c, res, body, id, problem{status: 503, cause: "connection_refused"})
 	if got := res.Header.Get("Retry-After"); got != "60" {
 		t.Errorf("Retry-After = %q, want 60", got)
 	}
 
 	res, body, id = request(t, c, "GET", "/only503/status/503")
-	expectProblem(t, c, res, body, id, 502, "http_response_status", 503)
+	expectProblem(t, c, res, body, id, problem{status: 502, cause: "http_response_status", upstream: 503})
 	res, body, _ = request(t, c, "GET", "/only503/status/500")
 	if res.StatusCode != 500 || !strings.Contains(string(body), "Traceback") {
 		t.Errorf("500 outside the intercept set was not passed through: %d %s", res.StatusCode, body)
@@ -149,7 +149,7 @@ reverse_proxy `+testcaddy.RawServer(t, testcaddy.Hang)+` {
 	}
 }`)
 	res, body, id := request(t, c, "GET", "/")
-	expectProblem(t, c, res, body, id, 503, "http_response_timeout", 0)
+	expectProblem(t, c, res, body, id, problem{status: 503, cause: "http_response_timeout"})
 }
 
 func TestOtherErrorsReachHandleErrors(t *testing.T) {
@@ -172,7 +172,7 @@ handle_errors {
 	}
 	// an upstream failure is answered by the module, not handle_errors
 	res, body, id := request(t, c, "GET", "/api")
-	expectProblem(t, c, res, body, id, 502, "connection_refused", 0)
+	expectProblem(t, c, res, body, id, problem{status: 502, cause: "connection_refused"})
 }
 
 func TestHugeErrorBodyIsNotRead(t *testing.T) {
@@ -191,7 +191,7 @@ func TestHugeErrorBodyIsNotRead(t *testing.T) {
 	}))
 	c := testcaddy.StartCaddyfile(t, "upstream_errors\nreverse_proxy "+up)
 	res, body, id := request(t, c, "GET", "/huge")
-	expectProblem(t, c, res, body, id, 502, "http_response_status", 500)
+	expectProblem(t, c, res, body, id, problem{status: 502, cause: "http_response_status", upstream: 500})
 	// kernel socket buffers hold a few MiB at most; reading the body
 	// through would be 1 GiB
 	if n := written.Load(); n > 64<<20 {
@@ -212,13 +212,13 @@ func TestDrippingErrorBodyIsAbandoned(t *testing.T) {
 	c := testcaddy.StartCaddyfile(t, "upstream_errors\nreverse_proxy "+up)
 	// the drip lasts a minute, longer than the client waits
 	res, body, id := request(t, c, "GET", "/drip")
-	expectProblem(t, c, res, body, id, 502, "http_response_status", 500)
+	expectProblem(t, c, res, body, id, problem{status: 502, cause: "http_response_status", upstream: 500})
 }
 
 func TestMatcherLimitsTheDirective(t *testing.T) {
 	c := testcaddy.StartCaddyfile(t, "upstream_errors /api/*\nreverse_proxy "+testcaddy.ClosedPort(t))
 	res, body, id := request(t, c, "GET", "/api/orders")
-	expectProblem(t, c, res, body, id, 502, "connection_refused", 0)
+	expectProblem(t, c, res, body, id, problem{status: 502, cause: "connection_refused"})
 	res, body, _ = request(t, c, "GET", "/page")
 	if res.StatusCode != 502 || len(body) != 0 {
 		t.Errorf("unmatched path: %d %q, want stock Caddy's empty 502", res.StatusCode, body)

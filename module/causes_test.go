@@ -142,7 +142,7 @@ func TestFailuresAreNormalized(t *testing.T) {
 			site := tc.site(t)
 			c := testcaddy.StartCaddyfile(t, "upstream_errors\n"+site)
 			res, body, id := request(t, c, "GET", "/orders/42?debug=1")
-			p := expectProblem(t, c, res, body, id, tc.status, tc.cause, 0)
+			p := expectProblem(t, c, res, body, id, problem{status: tc.status, cause: tc.cause})
 			if p.Instance != "/orders/42" {
 				t.Errorf("instance = %q, want the path without the query", p.Instance)
 			}
@@ -172,10 +172,10 @@ reverse_proxy `+dead+` {
 }`)
 	// the first failure marks the only upstream down
 	res, body, id := request(t, c, "GET", "/")
-	expectProblem(t, c, res, body, id, 502, "connection_refused", 0)
+	expectProblem(t, c, res, body, id, problem{status: 502, cause: "connection_refused"})
 
 	res, body, id = request(t, c, "GET", "/")
-	expectProblem(t, c, res, body, id, 503, "destination_unavailable", 0)
+	expectProblem(t, c, res, body, id, problem{status: 503, cause: "destination_unavailable"})
 	if got := res.Header.Get("Retry-After"); got != "10" {
 		t.Errorf("Retry-After = %q, want the default 10", got)
 	}
@@ -220,7 +220,7 @@ reverse_proxy `+up+` {
 	<-arrived
 
 	res, body, id := request(t, c, "GET", "/")
-	expectProblem(t, c, res, body, id, 503, "destination_unavailable", 0)
+	expectProblem(t, c, res, body, id, problem{status: 503, cause: "destination_unavailable"})
 	if res.Header.Get("Retry-After") != "10" {
 		t.Errorf("Retry-After = %q", res.Header.Get("Retry-After"))
 	}

@@ -171,7 +171,7 @@ func chaosCheck(c *testcaddy.Caddy, r chaosRoute, n int64) (int, error) {
 		}
 		return status, nil
 	}
-	var p problemBody
+	var p testcaddy.Problem
 	if err := json.Unmarshal(body, &p); err != nil {
 		return status, fmt.Errorf("%s: invalid body %q: %v", r.path, body, err)
 	}

@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/caddyserver/caddy/v2"
-
 	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/testcaddy"
 )
 
@@ -27,7 +25,7 @@ func TestJSONConfig(t *testing.T) {
 	).Replace(jsonSite)
 	c := testcaddy.StartJSON(t, cfg)
 	res, body, id := request(t, c, "GET", "/")
-	expectProblem(t, c, res, body, id, 504, "connection_refused", 0)
+	expectProblem(t, c, res, body, id, problem{status: 504, cause: "connection_refused"})
 }
 
 func TestJSONConfigErrors(t *testing.T) {
@@ -40,15 +38,15 @@ func TestJSONConfigErrors(t *testing.T) {
 		{`{"handler": "upstream_errors", "retry_after": "soon"}`, `http.handlers.upstream_errors: time: invalid duration "soon"`},
 		{`{"handler": "upstream_errors", "colour": "red"}`, `unknown field "colour"`},
 	} {
-		cfg := strings.NewReplacer("HANDLER", tc.handler, "UPSTREAM", "127.0.0.1:1", "PORT", "0").Replace(jsonSite)
-		err := caddy.Load([]byte(`{"admin":{"disabled":true},`+cfg[1:]), true)
-		if err == nil {
-			_ = caddy.Stop()
-			t.Errorf("%s: loaded", tc.handler)
-			continue
-		}
-		if !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s:\n got %v\nwant %q", tc.handler, err, tc.want)
-		}
+		t.Run(tc.want, func(t *testing.T) {
+			cfg := strings.NewReplacer("HANDLER", tc.handler, "UPSTREAM", "127.0.0.1:1", "PORT", "0").Replace(jsonSite)
+			err := testcaddy.LoadError([]byte(`{"admin":{"disabled":true},` + cfg[1:]))
+			if err == nil {
+				t.Fatalf("%s: loaded", tc.handler)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s:\n got %v\nwant %q", tc.handler, err, tc.want)
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -56,35 +57,70 @@ func legacyPages() http.Handler {
 
 func TestPassThroughByteForByte(t *testing.T) {
 	up := testcaddy.HTTPServer(t, legacyPages())
-	c := testcaddy.StartCaddyfile(t, "upstream_errors\nreverse_proxy "+up)
+	// the same upstream through a bare reverse_proxy shows what stock
+	// Caddy sends; the module must send exactly that
+	c := testcaddy.StartCaddyfile(t, `handle_path /bare/* {
+	reverse_proxy `+up+`
+}
+handle {
+	upstream_errors
+	reverse_proxy `+up+`
+}`)
 
 	for _, path := range []string{"/ok", "/missing", "/redirect", "/status/418"} {
-		direct, err := c.Client.Get("http://" + up + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, _ := io.ReadAll(direct.Body)
-		direct.Body.Close()
+		t.Run(path, func(t *testing.T) {
+			direct, err := c.Client.Get("http://" + up + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := io.ReadAll(direct.Body)
+			direct.Body.Close()
+			bare, _, _ := request(t, c, "GET", "/bare"+path)
 
-		res, got, id := request(t, c, "GET", path)
-		if res.StatusCode != direct.StatusCode {
-			t.Errorf("%s: status %d, want %d", path, res.StatusCode, direct.StatusCode)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s: body %q, want %q", path, got, want)
-		}
-		for k := range direct.Header {
-			if k == "Date" {
-				continue
+			res, got, id := request(t, c, "GET", path)
+			if res.StatusCode != direct.StatusCode {
+				t.Errorf("status %d, want %d", res.StatusCode, direct.StatusCode)
 			}
-			if res.Header.Get(k) != direct.Header.Get(k) {
-				t.Errorf("%s: header %s = %q, want %q", path, k, res.Header.Get(k), direct.Header.Get(k))
+			if !bytes.Equal(got, want) {
+				t.Errorf("body %q, want %q", got, want)
 			}
-		}
-		if n := len(c.ModuleEntries(id)); n != 0 {
-			t.Errorf("%s: passed-through response logged %d entries", path, n)
-		}
+			// nothing removed from the upstream's fields but hop-by-hop ones
+			for k := range direct.Header {
+				if k == "Date" || hopByHop[k] {
+					continue
+				}
+				if !slices.Equal(res.Header[k], direct.Header[k]) {
+					t.Errorf("header %s = %q, want the upstream's %q", k, res.Header[k], direct.Header[k])
+				}
+			}
+			// nothing added or changed beyond what the proxy itself sends
+			for k := range res.Header {
+				if k == "Date" {
+					continue
+				}
+				if !slices.Equal(res.Header[k], bare.Header[k]) {
+					t.Errorf("header %s = %q; stock reverse_proxy sends %q", k, res.Header[k], bare.Header[k])
+				}
+			}
+			for k := range bare.Header {
+				if _, ok := res.Header[k]; !ok {
+					t.Errorf("header %s missing; stock reverse_proxy sends %q", k, bare.Header[k])
+				}
+			}
+			if v := res.Header.Values("Proxy-Status"); len(v) != 0 {
+				t.Errorf("Proxy-Status %q on a passed-through response", v)
+			}
+			if n := len(c.ModuleEntries(id)); n != 0 {
+				t.Errorf("passed-through response logged %d entries", n)
+			}
+		})
 	}
+}
+
+// hopByHop are the fields a proxy drops by definition.
+var hopByHop = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Te": true,
+	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
 }
 
 func TestLargeDownloadStreams(t *testing.T) {
@@ -164,11 +200,13 @@ func TestUpstreamErrorStatuses(t *testing.T) {
 	}{
 		{500, 502}, {501, 502}, {502, 502}, {503, 503}, {504, 504}, {507, 502}, {599, 502},
 	} {
-		res, body, id := request(t, c, "GET", fmt.Sprintf("/status/%d", tc.upstream))
-		expectProblem(t, c, res, body, id, tc.want, "http_response_status", tc.upstream)
-		if strings.Contains(string(body), "Traceback") || strings.Contains(string(body), "10.1.2.3") {
-			t.Errorf("%d: upstream body leaked: %s", tc.upstream, body)
-		}
+		t.Run(fmt.Sprint(tc.upstream), func(t *testing.T) {
+			res, body, id := request(t, c, "GET", fmt.Sprintf("/status/%d", tc.upstream))
+			expectProblem(t, c, res, body, id, problem{status: tc.want, cause: "http_response_status", upstream: tc.upstream})
+			if strings.Contains(string(body), "Traceback") || strings.Contains(string(body), "10.1.2.3") {
+				t.Errorf("%d: upstream body leaked: %s", tc.upstream, body)
+			}
+		})
 	}
 }
 
@@ -177,13 +215,13 @@ func TestUpstreamRetryAfterIsKept(t *testing.T) {
 	c := testcaddy.StartCaddyfile(t, "upstream_errors\nreverse_proxy "+up)
 
 	res, body, id := request(t, c, "GET", "/status/503?retry=120")
-	expectProblem(t, c, res, body, id, 503, "http_response_status", 503)
+	expectProblem(t, c, res, body, id, problem{status: 503, cause: "http_response_status", upstream: 503})
 	if got := res.Header.Get("Retry-After"); got != "120" {
 		t.Errorf("Retry-After = %q, want the upstream's 120", got)
 	}
 
 	res, body, id = request(t, c, "GET", "/status/503")
-	expectProblem(t, c, res, body, id, 503, "http_response_status", 503)
+	expectProblem(t, c, res, body, id, problem{status: 503, cause: "http_response_status", upstream: 503})
 	if got := res.Header.Get("Retry-After"); got != "10" {
 		t.Errorf("Retry-After = %q, want the default 10", got)
 	}
@@ -195,7 +233,7 @@ func TestHeadersSetBeforeTheProxySurvive(t *testing.T) {
 upstream_errors
 reverse_proxy `+up)
 	res, body, id := request(t, c, "GET", "/status/500")
-	expectProblem(t, c, res, body, id, 502, "http_response_status", 500)
+	expectProblem(t, c, res, body, id, problem{status: 502, cause: "http_response_status", upstream: 500})
 	if got := res.Header.Get("X-Frame-Options"); got != "DENY" {
 		t.Errorf("X-Frame-Options = %q, want the site's own DENY", got)
 	}

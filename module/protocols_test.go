@@ -100,7 +100,7 @@ handle {
 		}
 		body, _ = io.ReadAll(res.Body)
 		res.Body.Close()
-		var p problemBody
+		var p testcaddy.Problem
 		if res.ProtoMajor != 2 || res.StatusCode != 502 || json.Unmarshal(body, &p) != nil || p.Status != 502 {
 			t.Errorf("h2c %s: %s %d %s", path, res.Proto, res.StatusCode, body)
 		}
@@ -134,7 +134,7 @@ func TestHTTP2OverTLSToUpstream(t *testing.T) {
 		t.Errorf("h2 upstream: %d %q", res.StatusCode, body)
 	}
 	res, body, id := request(t, c, "GET", "/busy")
-	expectProblem(t, c, res, body, id, 503, "http_response_status", 503)
+	expectProblem(t, c, res, body, id, problem{status: 503, cause: "http_response_status", upstream: 503})
 }
 
 func TestEarlyHintsPassThrough(t *testing.T) {

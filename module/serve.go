@@ -3,6 +3,7 @@ package upstreamerrors
 import (
 	"errors"
 	"net/http"
+	"slices"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -21,8 +22,19 @@ type failure struct {
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) (err error) {
-	rw := newResponseWriter(h, w)
-	defer rw.release()
+	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	rw := newResponseWriter(h, w, repl)
+	var origin upstreamOrigin
+	origin.hide(repl)
+	// the transport drops the upstream request when abandon closes, which
+	// bounds a drain in wall time even while the upstream sends nothing
+	prevCancel := r.Cancel //nolint:staticcheck // the one handle on the proxy's upstream request that costs no allocation
+	r.Cancel = rw.abandon  //nolint:staticcheck
+	defer func() {
+		r.Cancel = prevCancel //nolint:staticcheck
+		origin.restore()
+		rw.release()
+	}()
 	defer func() {
 		if v := recover(); v != nil {
 			err = h.recovered(rw, r, v)
@@ -50,9 +62,12 @@ var errResponseAborted = errors.New("response aborted after headers were sent")
 // statusClientClosed is what reverse_proxy records when the client left.
 const statusClientClosed = 499
 
-// handleError answers an error from the next handler if it is an upstream
+// handleError answers an error from reverse_proxy if it is an upstream
 // failure, and returns any other error untouched for handle_errors.
 func (h *Handler) handleError(rw *responseWriter, r *http.Request, err error) error {
+	if !fromProxy(err) {
+		return err
+	}
 	if rw.wroteHeader {
 		// the response is already on the wire; nothing can replace it
 		h.log(r, failure{cause: CauseHTTPResponseIncomplete, status: rw.status, err: err})
@@ -89,6 +104,10 @@ func (h *Handler) handleError(rw *responseWriter, r *http.Request, err error) er
 
 // replace answers an intercepted upstream response.
 func (h *Handler) replace(rw *responseWriter, r *http.Request, err error) {
+	if rw.invalid {
+		h.respond(rw, r, failure{cause: CauseHTTPProtocolError, status: h.statusForCause(CauseHTTPProtocolError), err: errInvalidStatus})
+		return
+	}
 	h.respond(rw, r, failure{
 		cause:          CauseHTTPResponseStatus,
 		status:         h.statusForUpstream(rw.status),
@@ -99,18 +118,23 @@ func (h *Handler) replace(rw *responseWriter, r *http.Request, err error) {
 
 // recovered handles a panic from the next handler. reverse_proxy aborts
 // with http.ErrAbortHandler when copying a body fails: for an intercepted
-// response that is the discard limit, and the response can still be
-// replaced; after headers went out, the client connection must be aborted
-// so a truncated body never looks complete.
+// response that is the module abandoning the drain, the upstream failing
+// inside its error body or the client leaving; the response is replaced
+// unless the client left. After headers went out, the client connection
+// must be aborted so a truncated body never looks complete.
 func (h *Handler) recovered(rw *responseWriter, r *http.Request, v any) error {
 	if v != http.ErrAbortHandler { //nolint:errorlint // sentinel compared as panic value
 		panic(v)
 	}
 	if rw.intercepted {
-		h.replace(rw, r, errDiscardLimit)
+		if err := r.Context().Err(); err != nil {
+			h.log(r, failure{cause: CauseClientCanceled, status: statusClientClosed, err: err})
+			return nil
+		}
+		h.replace(rw, r, rw.drainError())
 		return nil
 	}
-	if rw.wroteHeader {
+	if rw.wroteHeader && rw.upstream {
 		cause := CauseHTTPResponseIncomplete
 		if r.Context().Err() != nil {
 			cause = CauseClientCanceled
@@ -137,6 +161,10 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 			}
 		}
 	}
+	via := ""
+	if f.upstreamStatus != 0 {
+		via = rw.proxyVia()
+	}
 	clear(hdr)
 	for k, v := range rw.before {
 		hdr[k] = v
@@ -144,12 +172,15 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 	for k, v := range kept {
 		hdr[k] = v
 	}
+	if _, ok := kept["Via"]; !ok && via != "" {
+		hdr["Via"] = append(slices.Clip(hdr["Via"]), via)
+	}
 
 	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	v := bodyValues{
 		Status:    f.status,
 		Title:     http.StatusText(f.status),
-		Detail:    causes[f.cause].detail,
+		Detail:    detailFor(f),
 		Cause:     f.cause,
 		Class:     statusClass(f.status),
 		Type:      h.problemType(f.cause),

@@ -40,9 +40,10 @@ func TestErrorAfterHeadersIsLoggedAndReturned(t *testing.T) {
 	h, logs := observed(t)
 	boom := errors.New("upstream went away")
 	rec, err := serve(t, h, func(w http.ResponseWriter, r *http.Request) error {
+		r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer).Set(upstreamStatusPlace, 200)
 		w.WriteHeader(200)
 		w.Write([]byte("partial"))
-		return boom
+		return proxyError(502, boom)
 	})
 	if !errors.Is(err, boom) || rec.Body.String() != "partial" {
 		t.Errorf("err %v, body %q", err, rec.Body)
@@ -56,7 +57,7 @@ func TestErrorAfterHeadersIsLoggedAndReturned(t *testing.T) {
 func TestClientClosedErrorWritesNothing(t *testing.T) {
 	h, logs := observed(t)
 	rec, err := serve(t, h, func(w http.ResponseWriter, r *http.Request) error {
-		return caddyhttp.Error(499, context.Canceled)
+		return proxyError(499, context.Canceled)
 	})
 	if err != nil || rec.Body.Len() != 0 {
 		t.Errorf("err %v, body %q", err, rec.Body)
@@ -65,6 +66,12 @@ func TestClientClosedErrorWritesNothing(t *testing.T) {
 	if len(entries) != 1 || entries[0].Level != zapcore.InfoLevel || entries[0].ContextMap()["cause"] != CauseClientCanceled || entries[0].ContextMap()["class"] != "4xx" {
 		t.Errorf("entries: %v", entries)
 	}
+}
+
+// proxyError returns err as reverse_proxy returns it: its trace names
+// the reverseproxy package, as TestOriginSignals checks against Caddy.
+func proxyError(status int, err error) error {
+	return caddyhttp.HandlerError{StatusCode: status, Err: err, ID: "abcdefghi", Trace: "reverseproxy.statusError (reverseproxy.go:1776)"}
 }
 
 func TestOtherHandlersErrorsAreUntouched(t *testing.T) {

@@ -8,43 +8,77 @@ import (
 	"sync"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
-// errDiscardLimit stops the proxy from copying an intercepted upstream body
-// past the discard limit.
-var errDiscardLimit = errors.New("upstream_errors: intercepted response body exceeds discard_limit")
+// Why draining an intercepted upstream body stopped early. The proxy logs
+// the read error itself; these name the module's side of it.
+var (
+	// errDiscardLimit stops the proxy from copying an intercepted upstream
+	// body past the discard limit.
+	errDiscardLimit = errors.New("upstream_errors: intercepted response body exceeds discard_limit")
+	// errDiscardTime is logged when the upstream was abandoned because its
+	// intercepted body did not end within the discard window.
+	errDiscardTime = errors.New("upstream_errors: intercepted response body did not end within the discard window")
+	// errBodyFailed is logged when reading an intercepted body failed on
+	// the upstream's side (a reset, a malformed chunk); reverse_proxy's
+	// entry for the same request holds the read error.
+	errBodyFailed = errors.New("upstream_errors: reading the intercepted response body failed")
+	// errInvalidStatus is logged for an upstream status line below 100.
+	errInvalidStatus = errors.New("upstream_errors: upstream response status is below 100")
+)
 
-// responseWriter passes a response through untouched unless its status is
-// intercepted, in which case the status and body never reach the client.
+// responseWriter passes a response through untouched unless it is an
+// upstream's response reverse_proxy is copying and its status is
+// intercepted; then the status and body never reach the client.
 // It never buffers: a passed-through response is written as it comes.
 type responseWriter struct {
 	caddyhttp.ResponseWriterWrapper
 
-	h *Handler
+	h    *Handler
+	repl *caddy.Replacer
 	// before holds the response header fields set before the next handler
 	// ran, restored when an upstream response is replaced.
 	before http.Header
 
 	status      int
 	wroteHeader bool
+	// upstream marks a status that reverse_proxy copied from the upstream.
+	upstream    bool
 	intercepted bool
-	discarded   int64
+	// invalid marks an upstream status that HTTP cannot carry (below 100).
+	invalid   bool
+	discarded int64
 	// discardBy is when draining an intercepted body is given up, so a
 	// body that drips forever costs bounded time as well as memory.
 	discardBy time.Time
+	// drainErr is why the module stopped draining, if it did.
+	drainErr error
+
+	// abandon is set as the request's Cancel channel while the next
+	// handler runs; closing it makes the proxy's transport drop the
+	// upstream request even while a body read is blocked. It is closed
+	// only for an intercepted response, so a pooled writer reuses it.
+	abandon chan struct{}
+	// armed is set once abandon may be closed: by timer, or already.
+	armed bool
+	timer *time.Timer
 }
 
 // discardTime bounds how long an intercepted body is drained.
 const discardTime = time.Second
 
-var writerPool = sync.Pool{New: func() any { return &responseWriter{before: make(http.Header)} }}
+var writerPool = sync.Pool{New: func() any {
+	return &responseWriter{before: make(http.Header), abandon: make(chan struct{})}
+}}
 
 // newResponseWriter returns a pooled writer around w.
-func newResponseWriter(h *Handler, w http.ResponseWriter) *responseWriter {
+func newResponseWriter(h *Handler, w http.ResponseWriter, repl *caddy.Replacer) *responseWriter {
 	rw := writerPool.Get().(*responseWriter)
 	rw.ResponseWriter = w
 	rw.h = h
+	rw.repl = repl
 	for k, v := range w.Header() {
 		rw.before[k] = v
 	}
@@ -53,15 +87,28 @@ func newResponseWriter(h *Handler, w http.ResponseWriter) *responseWriter {
 
 // release returns rw to the pool.
 func (rw *responseWriter) release() {
+	abandon := rw.abandon
+	if rw.armed && (rw.timer == nil || !rw.timer.Stop()) {
+		// closed, or about to be: the next request needs its own
+		abandon = make(chan struct{})
+	}
 	clear(rw.before)
-	*rw = responseWriter{before: rw.before}
+	*rw = responseWriter{before: rw.before, abandon: abandon}
 	writerPool.Put(rw)
 }
 
-// WriteHeader passes informational and non-intercepted statuses through and
-// swallows an intercepted one.
+// WriteHeader passes informational statuses and other handlers' responses
+// through and swallows an intercepted upstream status.
 func (rw *responseWriter) WriteHeader(status int) {
 	if rw.wroteHeader || rw.intercepted {
+		return
+	}
+	upstream := isUpstreamStatus(rw.repl, status)
+	if status < 100 && upstream {
+		// net/http would panic on it; the response is unusable
+		rw.status, rw.upstream, rw.intercepted, rw.invalid = status, true, true, true
+		rw.drainErr = errInvalidStatus
+		rw.abandonNow()
 		return
 	}
 	if status >= 100 && status < 200 && status != http.StatusSwitchingProtocols {
@@ -69,17 +116,50 @@ func (rw *responseWriter) WriteHeader(status int) {
 		return
 	}
 	rw.status = status
-	if rw.h.intercepts(status) {
-		rw.intercepted = true
-		rw.discardBy = time.Now().Add(discardTime)
-		// a body announced too long to drain is abandoned at once
-		if n, err := strconv.ParseInt(rw.Header().Get("Content-Length"), 10, 64); err == nil && n > rw.h.DiscardLimit {
-			rw.discarded = rw.h.DiscardLimit
-		}
+	rw.upstream = upstream
+	if upstream && rw.h.intercepts(status) {
+		rw.intercept()
 		return
 	}
 	rw.wroteHeader = true
 	rw.ResponseWriter.WriteHeader(status)
+}
+
+// intercept starts draining an intercepted upstream body, bounded by the
+// discard limit in bytes and by the discard window in time.
+func (rw *responseWriter) intercept() {
+	rw.intercepted = true
+	rw.discardBy = time.Now().Add(discardTime)
+	// a body announced too long to drain is abandoned at once
+	if n, err := strconv.ParseInt(rw.Header().Get("Content-Length"), 10, 64); err == nil && n > rw.h.DiscardLimit {
+		rw.discarded = rw.h.DiscardLimit
+		rw.drainErr = errDiscardLimit
+		rw.abandonNow()
+		return
+	}
+	abandon := rw.abandon
+	rw.armed = true
+	rw.timer = time.AfterFunc(discardTime, func() { close(abandon) })
+}
+
+// abandonNow drops the upstream request at once.
+func (rw *responseWriter) abandonNow() {
+	if rw.armed {
+		return
+	}
+	rw.armed = true
+	close(rw.abandon)
+}
+
+// drainError says why an intercepted body's copy ended in an abort.
+func (rw *responseWriter) drainError() error {
+	if rw.drainErr != nil {
+		return rw.drainErr
+	}
+	if !time.Now().Before(rw.discardBy) {
+		return errDiscardTime
+	}
+	return errBodyFailed
 }
 
 // Write streams the body, or discards an intercepted one up to the limit.
@@ -122,8 +202,16 @@ func (rw *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 
 // discard accounts for n bytes of an intercepted body.
 func (rw *responseWriter) discard(n int) (int, error) {
-	if rw.discarded+int64(n) > rw.h.DiscardLimit || time.Now().After(rw.discardBy) {
-		return 0, errDiscardLimit
+	if rw.drainErr != nil {
+		return 0, rw.drainErr
+	}
+	if rw.discarded+int64(n) > rw.h.DiscardLimit {
+		rw.drainErr = errDiscardLimit
+		return 0, rw.drainErr
+	}
+	if time.Now().After(rw.discardBy) {
+		rw.drainErr = errDiscardTime
+		return 0, rw.drainErr
 	}
 	rw.discarded += int64(n)
 	return n, nil

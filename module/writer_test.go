@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/caddyserver/caddy/v2"
 )
 
 func provisioned(t *testing.T) *Handler {
@@ -16,12 +18,20 @@ func provisioned(t *testing.T) *Handler {
 	return h
 }
 
+// upstreamRepl returns a replacer as reverse_proxy leaves it right
+// before it writes an upstream response with status.
+func upstreamRepl(status int) *caddy.Replacer {
+	repl := caddy.NewReplacer()
+	repl.Set(upstreamStatusPlace, status)
+	return repl
+}
+
 func TestWriterReadFrom(t *testing.T) {
 	h := provisioned(t)
 
 	// passed through: io.Copy into the writer reaches the client
 	rec := httptest.NewRecorder()
-	rw := newResponseWriter(h, rec)
+	rw := newResponseWriter(h, rec, upstreamRepl(500))
 	n, err := rw.ReadFrom(strings.NewReader("streamed body"))
 	if err != nil || n != 13 || rec.Code != 200 || rec.Body.String() != "streamed body" {
 		t.Errorf("pass-through ReadFrom: %d %v %d %q", n, err, rec.Code, rec.Body)
@@ -30,7 +40,7 @@ func TestWriterReadFrom(t *testing.T) {
 
 	// intercepted: nothing reaches the client, and reading stops at the limit
 	rec = httptest.NewRecorder()
-	rw = newResponseWriter(h, rec)
+	rw = newResponseWriter(h, rec, upstreamRepl(500))
 	rw.WriteHeader(500)
 	if _, err := rw.ReadFrom(strings.NewReader("short")); err != nil {
 		t.Errorf("small intercepted body: %v", err)
@@ -47,7 +57,7 @@ func TestWriterReadFrom(t *testing.T) {
 func TestWriterInformationalAndFlush(t *testing.T) {
 	h := provisioned(t)
 	rec := httptest.NewRecorder()
-	rw := newResponseWriter(h, rec)
+	rw := newResponseWriter(h, rec, upstreamRepl(503))
 	rw.WriteHeader(http.StatusEarlyHints)
 	if rw.wroteHeader || rw.intercepted {
 		t.Error("a 1xx response ended the header phase")
@@ -60,7 +70,7 @@ func TestWriterInformationalAndFlush(t *testing.T) {
 	rw.release()
 
 	rec = httptest.NewRecorder()
-	rw = newResponseWriter(h, rec)
+	rw = newResponseWriter(h, rec, upstreamRepl(500))
 	rw.Flush()
 	if !rec.Flushed || rec.Code != 200 || !rw.wroteHeader {
 		t.Errorf("Flush before WriteHeader: flushed=%v code=%d", rec.Flushed, rec.Code)
@@ -75,7 +85,7 @@ func TestWriterInformationalAndFlush(t *testing.T) {
 func TestWriterAnnouncedLengthAboveLimit(t *testing.T) {
 	h := provisioned(t)
 	rec := httptest.NewRecorder()
-	rw := newResponseWriter(h, rec)
+	rw := newResponseWriter(h, rec, upstreamRepl(500))
 	rw.Header().Set("Content-Length", "1000")
 	rw.WriteHeader(500)
 	if _, err := rw.Write([]byte("x")); !errors.Is(err, errDiscardLimit) {

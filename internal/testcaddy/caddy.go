@@ -218,3 +218,15 @@ func (c *Caddy) WaitEntries(requestID string, within time.Duration) []Entry {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// LoadError loads cfg, a whole JSON config, under the harness lock and
+// returns why it did not load; a config that loads is stopped at once.
+func LoadError(cfg []byte) error {
+	caddyMu.Lock()
+	defer caddyMu.Unlock()
+	err := caddy.Load(cfg, true)
+	if err == nil {
+		_ = caddy.Stop()
+	}
+	return err
+}
