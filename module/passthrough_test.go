@@ -38,6 +38,7 @@ func legacyPages() http.Handler {
 		w.Header().Set("Server", "Apache/2.2.15 (CentOS)")
 		w.Header().Set("X-Powered-By", "PHP/5.3.3")
 		w.Header().Set("X-Upstream-Secret", "10.1.2.3")
+		w.Header().Set("Via", "1.0 legacy-lb.internal")
 		w.Header().Set("Set-Cookie", "PHPSESSID=abc")
 		if r.URL.Query().Get("retry") != "" {
 			w.Header().Set("Retry-After", r.URL.Query().Get("retry"))
