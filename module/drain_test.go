@@ -1,0 +1,223 @@
+package upstreamerrors_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/testcaddy"
+)
+
+// stallingUpstream answers every request with head, then sends nothing
+// more until the proxy closes the connection, which it reports on closed.
+func stallingUpstream(t *testing.T, head string) (addr string, closed <-chan struct{}) {
+	ch := make(chan struct{}, 1024)
+	addr = testcaddy.RawServer(t, func(c net.Conn, r *http.Request) {
+		io.WriteString(c, head)
+		testcaddy.Hang(c, r)
+		ch <- struct{}{}
+	})
+	return addr, ch
+}
+
+// TestStalledErrorBodyIsAbandoned checks that an intercepted body that
+// stops arriving holds neither the client nor the upstream connection past
+// the discard window, for many requests at once.
+func TestStalledErrorBodyIsAbandoned(t *testing.T) {
+	for _, tc := range []struct{ name, head string }{
+		{"within limit", "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 1000\r\n\r\npartial"},
+		{"over limit", "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 100000000\r\n\r\n"},
+		{"chunked", "HTTP/1.1 503 Service Unavailable\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			up, closed := stallingUpstream(t, tc.head)
+			c := testcaddy.StartCaddyfile(t, "upstream_errors\nreverse_proxy "+up)
+
+			const n = 50
+			// the upstream stalls until the test ends, so any bound here
+			// shows the module let go; the window is one second
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var wg sync.WaitGroup
+			errs := make(chan error, n)
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					req, _ := http.NewRequestWithContext(ctx, "GET", c.URL(fmt.Sprintf("/stall/%d", i)), nil)
+					res, err := c.Client.Do(req)
+					if err != nil {
+						errs <- err
+						return
+					}
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode < 502 || res.StatusCode > 503 || res.Header.Get("Content-Type") != "application/problem+json" {
+						errs <- fmt.Errorf("status %d %q", res.StatusCode, res.Header.Get("Content-Type"))
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Errorf("stalled error body: %v", err)
+			}
+			for i := range n {
+				select {
+				case <-closed:
+				case <-time.After(10 * time.Second):
+					t.Fatalf("%d of %d upstream connections still open while the upstream stalls", n-i, n)
+				}
+			}
+			res, body, id := request(t, c, "GET", "/one")
+			status, upstream := 502, 500
+			if strings.Contains(tc.head, " 503 ") {
+				status, upstream = 503, 503
+			}
+			expectProblem(t, c, res, body, id, problem{status: status, cause: "http_response_status", upstream: upstream})
+		})
+	}
+}
+
+// TestClientLeavesDuringDrain checks that a client gone while an
+// intercepted body is drained is logged as a client that left.
+func TestClientLeavesDuringDrain(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	up := testcaddy.RawServer(t, func(c net.Conn, r *http.Request) {
+		io.WriteString(c, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 1000\r\n\r\npartial")
+		arrived <- struct{}{}
+		testcaddy.Hang(c, r)
+	})
+	c := testcaddy.StartCaddyfile(t, "upstream_errors\nreverse_proxy "+up)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-arrived
+		// leave once the proxy is draining the body, well inside the window
+		time.Sleep(300 * time.Millisecond)
+		cancel()
+	}()
+	req, _ := http.NewRequestWithContext(ctx, "GET", c.URL("/leave"), nil)
+	req.Header.Set("X-Request-ID", "leaves-during-drain")
+	if res, err := c.Client.Do(req); err == nil {
+		res.Body.Close()
+		t.Fatalf("got %d after the client left", res.StatusCode)
+	}
+	es := c.WaitEntries("leaves-during-drain", 10*time.Second)
+	if len(es) != 1 {
+		t.Fatalf("want 1 entry, got %v", es)
+	}
+	if e := es[0]; e["status"] != float64(499) || e["cause"] != "client_canceled" || e["level"] != "info" {
+		t.Errorf("entry = %v, want client_canceled 499 at info", e)
+	}
+}
+
+// TestResetInErrorBody checks that an upstream reset inside an intercepted
+// body is answered, and logged as what it is, not as the discard limit.
+func TestResetInErrorBody(t *testing.T) {
+	up := testcaddy.RawServer(t, func(c net.Conn, r *http.Request) {
+		io.WriteString(c, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 1000\r\n\r\npartial")
+		time.Sleep(50 * time.Millisecond)
+		testcaddy.Reset(c, r)
+	})
+	c := testcaddy.StartCaddyfile(t, "upstream_errors\nreverse_proxy "+up)
+	res, body, id := request(t, c, "GET", "/reset")
+	expectProblem(t, c, res, body, id, problem{status: 502, cause: "http_response_status", upstream: 500})
+	e := c.ModuleEntries(id)[0]
+	if msg, _ := e["error"].(string); msg == "" || strings.Contains(msg, "discard") {
+		t.Errorf("logged error %q, want the body's read failure", msg)
+	}
+}
+
+// TestStatusBelow100 checks that a status line HTTP cannot carry is an
+// invalid response, not a panic.
+func TestStatusBelow100(t *testing.T) {
+	for _, code := range []string{"099", "000"} {
+		t.Run(code, func(t *testing.T) {
+			up := testcaddy.RawServer(t, testcaddy.Reply("HTTP/1.1 "+code+" Odd\r\nContent-Length: 4\r\n\r\nbody"))
+			c := testcaddy.StartCaddyfile(t, "upstream_errors\nreverse_proxy "+up)
+			res, body, id := request(t, c, "GET", "/odd")
+			expectProblem(t, c, res, body, id, problem{status: 502, cause: "http_protocol_error"})
+		})
+	}
+}
+
+// TestContentLengthDownloadStreams checks that a Content-Length body
+// reaches the client while the upstream is still sending it.
+func TestContentLengthDownloadStreams(t *testing.T) {
+	const first, total = 256 << 10, 512 << 10
+	release := make(chan struct{})
+	up := testcaddy.HTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(total))
+		w.Write([]byte(strings.Repeat("a", first)))
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		w.Write([]byte(strings.Repeat("b", total-first)))
+	}))
+	c := testcaddy.StartCaddyfile(t, "upstream_errors\nreverse_proxy "+up)
+	res, err := c.Client.Get(c.URL("/download"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	got := make(chan error, 1)
+	br := bufio.NewReader(res.Body)
+	go func() {
+		_, err := io.ReadFull(br, make([]byte, first))
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		close(release)
+		t.Fatal("the first bytes never arrived while the upstream was sending: the body is buffered")
+	}
+	close(release)
+	rest, err := io.ReadAll(br)
+	if err != nil || len(rest) != total-first || strings.Trim(string(rest), "b") != "" {
+		t.Errorf("rest of the body: %d bytes, %v", len(rest), err)
+	}
+}
+
+// TestChunkedResetMidBodyAbortsTheClient checks that a chunked body cut
+// by the upstream reaches the client as an error, not a clean end.
+func TestChunkedResetMidBodyAbortsTheClient(t *testing.T) {
+	up := testcaddy.RawServer(t, func(c net.Conn, _ *http.Request) {
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7\r\npartial\r\n")
+		time.Sleep(100 * time.Millisecond)
+		testcaddy.Reset(c, nil)
+	})
+	c := testcaddy.StartCaddyfile(t, "upstream_errors\nreverse_proxy "+up)
+	req, _ := http.NewRequest("GET", c.URL("/stream"), nil)
+	req.Header.Set("X-Request-ID", "chunked-reset-1")
+	res, err := c.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Errorf("status %d", res.StatusCode)
+	}
+	if err == nil || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("cut chunked body read as %q, %v; want an unexpected EOF", body, err)
+	}
+	es := c.WaitEntries("chunked-reset-1", 5*time.Second)
+	if len(es) != 1 || es[0]["cause"] != "http_response_incomplete" {
+		t.Errorf("entries = %v, want one http_response_incomplete", es)
+	}
+}
