@@ -2,8 +2,11 @@ package testcaddy
 
 import (
 	"bufio"
+	"errors"
+	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
@@ -98,11 +101,23 @@ func Hang(c net.Conn, _ *http.Request) {
 	}
 }
 
-// Slow waits d, then writes raw.
+// Slow waits d, then writes raw; it gives up as soon as the peer closes
+// the connection, so a proxy that stopped waiting does not hold the test.
 func Slow(d time.Duration, raw string) func(net.Conn, *http.Request) {
 	return func(c net.Conn, _ *http.Request) {
-		time.Sleep(d)
-		_, _ = c.Write([]byte(raw))
+		closed := make(chan struct{})
+		go func() {
+			// ends when the peer closes, or RawServer closes c
+			_, _ = io.Copy(io.Discard, c)
+			close(closed)
+		}()
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			_, _ = c.Write([]byte(raw))
+		case <-closed:
+		}
 	}
 }
 
@@ -146,6 +161,37 @@ func FullBacklog(t testing.TB) string {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err != nil {
 			return addr
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	t.Fatal("accept queue never filled")
+	return ""
+}
+
+// FullUnixSocket returns the path of a unix socket whose accept queue is
+// full, as php-fpm's is with a small listen.backlog under load: a new
+// connection fails at once with EAGAIN.
+func FullUnixSocket(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "full.sock")
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 16; i++ {
+		c, err := net.DialTimeout("unix", path, 200*time.Millisecond)
+		if err != nil {
+			if !errors.Is(err, syscall.EAGAIN) {
+				t.Fatalf("filling the accept queue: %v", err)
+			}
+			return path
 		}
 		t.Cleanup(func() { c.Close() })
 	}
