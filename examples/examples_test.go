@@ -3,6 +3,7 @@ package examples_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -132,7 +134,7 @@ func testMixedSite(t *testing.T) {
 	t.Run("down", func(t *testing.T) {
 		dead := testcaddy.ClosedPort(t)
 		c := start(t, adapt(t, "mixed-site", "API", dead, "LEGACY", dead))
-		expectProblem(t, c, "/api/orders", 502, "connection_refused")
+		expectProblem(t, c, "/api/orders", 502, "connection_refused", "X-Correlation-ID", "corr-8")
 		// the pages answer HTML unless the client asks for another format
 		res, body := get(t, c, "/account")
 		if res.StatusCode != 502 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
@@ -326,9 +328,21 @@ func expectOK(t *testing.T, c *testcaddy.Caddy, path string) {
 	}
 }
 
-// expectProblem asserts a normalized response of status and cause.
+// expectProblem asserts a normalized response of status and cause. The
+// request carries a fresh X-Request-ID unless hdr sets another ID field;
+// the body must echo that ID and the detail testcaddy documents for cause.
 func expectProblem(t *testing.T, c *testcaddy.Caddy, path string, status int, cause string, hdr ...string) (*http.Response, problem) {
 	t.Helper()
+	id := ""
+	for i := 0; i+1 < len(hdr); i += 2 {
+		if strings.HasSuffix(strings.ToUpper(hdr[i]), "-ID") {
+			id = hdr[i+1]
+		}
+	}
+	if id == "" {
+		id = fmt.Sprintf("example-%d", idSeq.Add(1))
+		hdr = append(hdr, "X-Request-ID", id)
+	}
 	res, body := get(t, c, path, hdr...)
 	var p problem
 	if res.StatusCode != status {
@@ -338,23 +352,31 @@ func expectProblem(t *testing.T, c *testcaddy.Caddy, path string, status int, ca
 	if ct := res.Header.Get("Content-Type"); ct != "application/problem+json" {
 		t.Errorf("GET %s: Content-Type %q, want application/problem+json", path, ct)
 	}
+	if v := res.Header.Get("X-Content-Type-Options"); v != "nosniff" {
+		t.Errorf("GET %s: X-Content-Type-Options %q, want nosniff", path, v)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
 		t.Fatalf("GET %s: body is not the problem object: %v\n%s", path, err, body)
 	}
+	// the examples' backends answer the status they are expected to keep
+	upstream := 0
+	if cause == "http_response_status" {
+		upstream = status
+	}
 	want := problem{
 		Type: "about:blank", Title: http.StatusText(status), Status: status,
-		Detail: p.Detail, Instance: strings.SplitN(path, "?", 2)[0], Cause: cause, RequestID: p.RequestID,
+		Detail: testcaddy.Detail(cause, status, upstream), Instance: strings.SplitN(path, "?", 2)[0],
+		Cause: cause, RequestID: id,
 	}
 	if p != want {
 		t.Errorf("GET %s: problem %+v\nwant %+v", path, p, want)
 	}
-	if p.Detail == "" || p.RequestID == "" {
-		t.Errorf("GET %s: detail %q, request_id %q; want both", path, p.Detail, p.RequestID)
-	}
 	return res, p
 }
+
+var idSeq atomic.Int64
 
 // waitStatus polls path until it answers status, for state that settles
 // after the config loads.
