@@ -117,7 +117,7 @@ func FuzzNegotiate(f *testing.F) {
 	f.Add("application/json;q=0.5, text/plain")
 	f.Add(";;q=,*/*;q=0")
 	f.Fuzz(func(t *testing.T, accept string) {
-		if got := negotiate(accept, FormatProblem); !validFormat(got) {
+		if got := negotiate([]string{accept}, FormatProblem); !validFormat(got) {
 			t.Fatalf("negotiate(%q) = %q", accept, got)
 		}
 	})

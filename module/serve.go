@@ -173,7 +173,7 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 		repl.Set("http.upstream_errors.request_id", v.RequestID)
 	}
 
-	format := negotiate(r.Header.Get("Accept"), h.Format)
+	format := negotiate(r.Header.Values("Accept"), h.Format)
 	body := h.render(format, v, repl)
 
 	if v.RequestID != "" {
