@@ -179,9 +179,7 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 	if v.RequestID != "" {
 		hdr.Set(h.RequestIDHeader, v.RequestID)
 	}
-	if f.status == http.StatusServiceUnavailable && hdr.Get("Retry-After") == "" {
-		hdr.Set("Retry-After", h.retryAfter)
-	}
+	setRetryAfter(hdr, f.status, h.retryAfter)
 	if !h.DisableProxyStatus {
 		hdr.Set("Proxy-Status", proxyStatus(h.ProxyStatusName, f))
 	}
