@@ -8,20 +8,62 @@ import (
 	"io"
 	"net"
 	"net/textproto"
-	"reflect"
 	"strings"
 	"syscall"
-
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 )
 
-// Messages of errors that reverse_proxy and net/http create with
-// unexported types; their text is the only stable handle on them.
+// Texts of errors that net/http and reverse_proxy create with unexported
+// types or fmt.Errorf; their text is the only handle on them. Each names
+// where it comes from (Go 1.26 net/http, Caddy v2.11.9 reverseproxy).
 const (
-	msgNoUpstreams  = "no upstreams available"
-	msgRetryMatch   = "upstream response matched retry_match"
-	msgMalformed    = "malformed HTTP"
+	// reverseproxy.go: errNoUpstream, returned when no upstream is
+	// available (all unhealthy, or all at max_requests).
+	msgNoUpstreams = "no upstreams available"
+	// reverseproxy.go (*Handler).reverseProxy: the retryableResponseError
+	// of a response that matched lb_retry_match when retries ran out.
+	msgRetryMatch = "upstream response matched retry_match"
+
+	// Errors reading the upstream's response.
+
+	// response.go ReadResponse: badStringError("malformed HTTP response",
+	// "malformed HTTP status code", "malformed HTTP version").
+	msgMalformed = "malformed HTTP"
+	// transport.go (*persistConn).readResponse: "net/http: server response
+	// headers exceeded %d bytes; aborted".
 	msgHeaderTooBig = "server response headers exceeded"
+	// transfer.go parseContentLength ("bad Content-Length", "invalid empty
+	// Content-Length") and fixLength ("http: message cannot contain
+	// multiple Content-Length headers").
+	msgContentLength = "Content-Length"
+	// transfer.go parseTransferEncoding: unsupportedTEError, "too many
+	// transfer encodings" and "unsupported transfer encoding".
+	msgTransferEncoding = "transfer encoding"
+	// h2_bundle.go http2headerFieldNameError / http2headerFieldValueError
+	// ("invalid header field name/value for %q"): a response header an
+	// HTTP/2 upstream sent, reported inside a stream error.
+	msgH2InvalidHeader = "invalid header field"
+	// h2_bundle.go (*http2ClientConn).handleResponse: "malformed response
+	// from server: missing/malformed ... status pseudo header".
+	msgH2Malformed = "malformed response from server"
+
+	// Errors of the outgoing request, which is never sent: the proxy's
+	// own fault, typically a header_up value built from request data.
+
+	// transport.go (*Transport).roundTrip: validateHeaders on the request
+	// headers and trailers, "net/http: invalid header field value for %q".
+	msgOutgoingHeader  = "net/http: invalid header "
+	msgOutgoingTrailer = "net/http: invalid trailer "
+	// transport.go (*Transport).roundTrip: "net/http: invalid method %q".
+	msgOutgoingMethod = "net/http: invalid method "
+	// internal/httpcommon EncodeHeaders (HTTP/2 and HTTP/3 requests):
+	// "invalid HTTP header %s", "invalid HTTP trailer %s".
+	msgOutgoingH2Header  = "invalid HTTP header "
+	msgOutgoingH2Trailer = "invalid HTTP trailer "
+
+	// net.OpError texts of a reset or closed peer whose errno was lost on
+	// the way (syscall.ECONNRESET and EPIPE's Error()).
+	msgConnReset  = "connection reset"
+	msgBrokenPipe = "broken pipe"
 )
 
 // classify names the cause of a proxy error. ok is false when err does not
@@ -52,6 +94,14 @@ func classify(err error) (cause string, ok bool) {
 	// handshake failure may wrap a reset or EOF from the server.
 	if c, ok := classifyTLS(err); ok {
 		return c, true
+	}
+
+	// a full accept queue on a unix socket fails the dial at once with
+	// EAGAIN (unix_stream_connect in Linux), which syscall.Errno reports
+	// as a timeout: it is overload. On TCP the kernel drops the SYN
+	// instead, and the dial times out.
+	if isOpErr && opErr.Op == "dial" && strings.HasPrefix(opErr.Net, "unix") && errors.Is(err, syscall.EAGAIN) {
+		return CauseDestinationOverloaded, true
 	}
 
 	var netErr net.Error
@@ -85,19 +135,25 @@ func classify(err error) (cause string, ok bool) {
 	var protoErr textproto.ProtocolError
 	msg := err.Error()
 	switch {
+	case strings.Contains(msg, msgOutgoingHeader),
+		strings.Contains(msg, msgOutgoingTrailer),
+		strings.Contains(msg, msgOutgoingMethod),
+		strings.Contains(msg, msgOutgoingH2Header),
+		strings.Contains(msg, msgOutgoingH2Trailer):
+		return CauseProxyInternalError, true
 	case errors.As(err, &protoErr),
 		strings.Contains(msg, msgMalformed),
 		strings.Contains(msg, msgHeaderTooBig),
-		strings.Contains(msg, "invalid header"),
-		strings.Contains(msg, "Content-Length"),
-		strings.Contains(msg, "Transfer-Encoding"),
-		strings.Contains(msg, "unsupported transfer encoding"):
+		strings.Contains(msg, msgContentLength),
+		strings.Contains(msg, msgTransferEncoding),
+		strings.Contains(msg, msgH2InvalidHeader),
+		strings.Contains(msg, msgH2Malformed):
 		return CauseHTTPProtocolError, true
 	case strings.Contains(msg, msgNoUpstreams):
 		return CauseDestinationUnavail, true
 	case strings.Contains(msg, msgRetryMatch):
 		return CauseHTTPResponseStatus, true
-	case strings.Contains(msg, "connection reset"), strings.Contains(msg, "broken pipe"):
+	case strings.Contains(msg, msgConnReset), strings.Contains(msg, msgBrokenPipe):
 		return CauseConnectionTerminated, true
 	}
 	if isOpErr {
@@ -129,25 +185,4 @@ func classifyTLS(err error) (string, bool) {
 		return CauseTLSProtocolError, true
 	}
 	return "", false
-}
-
-// unwrapDialError returns the error inside a reverseproxy.DialError. The
-// marker type embeds the error without an Unwrap method, which hides a
-// dial timeout from errors.As (and is why stock Caddy answers 502 for it);
-// its only field is the wrapped error, read here through reflection.
-func unwrapDialError(err error) error {
-	var de reverseproxy.DialError
-	if !errors.As(err, &de) {
-		return err
-	}
-	v := reflect.ValueOf(&de).Elem()
-	if v.NumField() != 1 || v.Field(0).Type() != reflect.TypeFor[error]() {
-		return err
-	}
-	f := v.Field(0)
-	inner, _ := reflect.NewAt(f.Type(), f.Addr().UnsafePointer()).Elem().Interface().(error)
-	if inner == nil {
-		return err
-	}
-	return inner
 }

@@ -51,21 +51,24 @@ func TestClassify(t *testing.T) {
 		{caddyhttp.Error(500, errors.New("upstream response matched retry_match (status 500)")), CauseHTTPResponseStatus, true},
 		{context.Canceled, CauseClientCanceled, true},
 		{errors.New("making dial info: bad placeholder"), CauseUpstreamError, false},
+		{reverseproxy.NewDialError(&net.OpError{Op: "dial", Net: "unix", Err: &os.SyscallError{Syscall: "connect", Err: syscall.EAGAIN}}), CauseDestinationOverloaded, true},
+		{caddyhttp.Error(502, reverseproxy.NewDialError(&net.OpError{Op: "dial", Net: "unix", Err: &os.SyscallError{Syscall: "connect", Err: syscall.EAGAIN}})), CauseDestinationOverloaded, true},
+		{reverseproxy.NewDialError(&net.OpError{Op: "dial", Net: "unix", Err: timeoutErr{}}), CauseConnectionTimeout, true},
+		{caddyhttp.Error(502, errors.New(`net/http: invalid header field value for "X-In"`)), CauseProxyInternalError, true},
+		{errors.New(`net/http: invalid header field name "X In"`), CauseProxyInternalError, true},
+		{errors.New(`net/http: invalid trailer field value for "X-T"`), CauseProxyInternalError, true},
+		{errors.New(`net/http: invalid method "G T"`), CauseProxyInternalError, true},
+		{errors.New(`invalid HTTP header field value for "X-In"`), CauseProxyInternalError, true},
+		{errors.New(`stream error: stream ID 1; PROTOCOL_ERROR; invalid header field value for "x"`), CauseHTTPProtocolError, true},
+		{errors.New(`malformed response from server: missing status pseudo header`), CauseHTTPProtocolError, true},
+		{errors.New(`net/http: HTTP/1.x transport connection broken: unsupported transfer encoding: "gzip"`), CauseHTTPProtocolError, true},
+		{errors.New(`net/http: HTTP/1.x transport connection broken: too many transfer encodings: ["chunked" "chunked"]`), CauseHTTPProtocolError, true},
+		{errors.New(`net/http: HTTP/1.x transport connection broken: bad Content-Length "x"`), CauseHTTPProtocolError, true},
 	} {
 		cause, ok := classify(tc.err)
 		if cause != tc.cause || ok != tc.ok {
 			t.Errorf("classify(%v) = %s, %v; want %s, %v", tc.err, cause, ok, tc.cause, tc.ok)
 		}
-	}
-}
-
-func TestUnwrapDialError(t *testing.T) {
-	inner := errors.New("inner")
-	if got := unwrapDialError(reverseproxy.NewDialError(inner)); got != inner {
-		t.Errorf("got %v", got)
-	}
-	if got := unwrapDialError(inner); got != inner {
-		t.Errorf("non-dial error changed: %v", got)
 	}
 }
 

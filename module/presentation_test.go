@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dunglas/httpsfv"
+
 	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/testcaddy"
 )
 
@@ -198,7 +200,8 @@ handle {
 		"/up/status/500": "caddy; received-status=500",
 	} {
 		res, _, _ := request(t, c, "GET", path)
-		if got := res.Header.Get("Proxy-Status"); got != want {
+		// compared as structured fields: spacing is not significant
+		if got := res.Header.Get("Proxy-Status"); canonicalSF(t, got) != canonicalSF(t, want) {
 			t.Errorf("%s: Proxy-Status %q, want %q", path, got, want)
 		}
 	}
@@ -296,4 +299,21 @@ func scrape(t *testing.T, c *testcaddy.Caddy, series string) float64 {
 		}
 	}
 	return 0
+}
+
+// canonicalSF returns an RFC 8941 list in its canonical serialization.
+func canonicalSF(t *testing.T, v string) string {
+	t.Helper()
+	if v == "" {
+		return ""
+	}
+	l, err := httpsfv.UnmarshalList([]string{v})
+	if err != nil {
+		t.Fatalf("%q is not a structured-field list: %v", v, err)
+	}
+	s, err := httpsfv.Marshal(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

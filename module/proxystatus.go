@@ -1,55 +1,110 @@
 package upstreamerrors
 
 import (
-	"strconv"
-	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/dunglas/httpsfv"
 )
 
 // DefaultProxyStatusName names this intermediary in Proxy-Status.
 const DefaultProxyStatusName = "caddy"
 
-// proxyStatusErrors maps causes to RFC 9209 error types. Causes are named
-// after them, so only those without an RFC 9209 counterpart differ.
-var proxyStatusErrors = map[string]string{
-	CauseUpstreamError: "proxy_internal_error",
-}
-
-// proxyStatus builds the Proxy-Status field value (RFC 9209) for f: the
-// error type for a failure, the received status for a replaced response.
+// proxyStatus returns the Proxy-Status field value (RFC 9209) for f: the
+// received status for a replaced response, the cause's error type for a
+// failure. The values are serialized once per name by httpsfv and looked
+// up here, so a response costs no formatting and no allocation.
 func proxyStatus(name string, f failure) string {
-	var b strings.Builder
-	b.WriteString(sfItem(name))
+	t := proxyStatusFor(name)
 	if f.upstreamStatus != 0 {
-		b.WriteString("; received-status=")
-		b.WriteString(strconv.Itoa(f.upstreamStatus))
-		return b.String()
+		if f.upstreamStatus >= 100 && f.upstreamStatus < len(t.received) {
+			return t.received[f.upstreamStatus]
+		}
+		return t.bare
 	}
-	errType := f.cause
-	if t, ok := proxyStatusErrors[f.cause]; ok {
-		errType = t
+	if v, ok := t.errors[f.cause]; ok {
+		return v
 	}
-	b.WriteString("; error=")
-	b.WriteString(errType)
-	return b.String()
+	return t.errors[CauseUpstreamError]
 }
 
-// sfItem returns name as a structured-field token when it is one (as in
-// RFC 9209's examples), and as a quoted string otherwise.
-func sfItem(name string) string {
-	if isSFToken(name) {
-		return name
-	}
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c == '"' || c == '\\' {
-			b.WriteByte('\\')
+// proxyStatusValues are the serialized Proxy-Status values for one name.
+type proxyStatusValues struct {
+	name     string
+	bare     string
+	errors   map[string]string // by cause
+	received [600]string       // by upstream status
+}
+
+var (
+	proxyStatusMu     sync.Mutex
+	proxyStatusTables atomic.Pointer[[]*proxyStatusValues]
+)
+
+// proxyStatusFor returns the values for name, building them on first use.
+// Configured names are few, so the published list is scanned without a
+// lock or an allocation.
+func proxyStatusFor(name string) *proxyStatusValues {
+	if p := proxyStatusTables.Load(); p != nil {
+		for _, t := range *p {
+			if t.name == name {
+				return t
+			}
 		}
-		b.WriteByte(c)
 	}
-	b.WriteByte('"')
-	return b.String()
+	proxyStatusMu.Lock()
+	defer proxyStatusMu.Unlock()
+	var list []*proxyStatusValues
+	if p := proxyStatusTables.Load(); p != nil {
+		for _, t := range *p {
+			if t.name == name {
+				return t
+			}
+		}
+		list = append(list, *p...)
+	}
+	t := buildProxyStatus(name)
+	list = append(list, t)
+	proxyStatusTables.Store(&list)
+	return t
+}
+
+// buildProxyStatus serializes every value name can be sent with.
+func buildProxyStatus(name string) *proxyStatusValues {
+	t := &proxyStatusValues{name: name, errors: make(map[string]string, len(causes))}
+	t.bare = marshalProxyStatus(name, "", nil)
+	for cause, info := range causes {
+		if info.proxyError != "" {
+			t.errors[cause] = marshalProxyStatus(name, "error", httpsfv.Token(info.proxyError))
+		} else {
+			t.errors[cause] = t.bare
+		}
+	}
+	for s := 100; s < len(t.received); s++ {
+		t.received[s] = marshalProxyStatus(name, "received-status", int64(s))
+	}
+	return t
+}
+
+// marshalProxyStatus serializes a one-member list: name as a token when it
+// is one (as in RFC 9209's examples), an sf-string otherwise, with one
+// parameter unless key is empty.
+func marshalProxyStatus(name, key string, value any) string {
+	var bare any = httpsfv.Token(name)
+	if !isSFToken(name) {
+		bare = name
+	}
+	item := httpsfv.NewItem(bare)
+	if key != "" {
+		item.Params.Add(key, value)
+	}
+	s, err := httpsfv.Marshal(httpsfv.List{item})
+	if err != nil && name != DefaultProxyStatusName {
+		// validProxyStatusName keeps unserializable names out of the
+		// config; this is the last resort for one that got through
+		return marshalProxyStatus(DefaultProxyStatusName, key, value)
+	}
+	return s
 }
 
 // isSFToken reports whether s is an RFC 8941 token.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	htmltemplate "html/template"
+	"io"
 	"slices"
 	"strings"
 
@@ -40,10 +41,16 @@ var standardMembers = []string{"type", "title", "status", "detail", "instance", 
 func (h *Handler) render(format string, v bodyValues, repl *caddy.Replacer) []byte {
 	if ct := h.templates[format]; ct != nil {
 		out, err := ct.render(v, repl)
-		if err == nil {
+		switch {
+		case err != nil:
+			h.logger.Error("rendering custom body; using the built-in one", zap.String("format", format), zap.Error(err))
+		case (format == FormatProblem || format == FormatJSON) && !h.jsonKeepsShape(ct, out, v, repl):
+			// a value outside a JSON string broke or reshaped the body
+			h.logger.Error("custom body is not the template's JSON with these values; using the built-in one",
+				zap.String("format", format), zap.Int("status", v.Status))
+		default:
 			return out
 		}
-		h.logger.Error("rendering custom body; using the built-in one", zap.Error(err))
 	}
 	switch format {
 	case FormatHTML:
@@ -87,6 +94,75 @@ func (h *Handler) renderJSON(v bodyValues, repl *caddy.Replacer) []byte {
 	}
 	buf.WriteString("}\n")
 	return buf.Bytes()
+}
+
+// jsonKeepsShape reports whether out, a custom JSON body, is valid JSON
+// with the structure the template has when every non-empty value is the
+// benign "0": the same objects, arrays and members, each scalar of the
+// same kind. A value inside a JSON string is escaped and stays a string;
+// one written outside quotes is only accepted while it stays one scalar of
+// the kind "0" gives (a number), so `1,2` cannot add elements and
+// `javascript:alert(1)` cannot break the document. Empty values stay
+// empty in the reference, so {{if .RequestID}} sections keep their shape.
+func (h *Handler) jsonKeepsShape(ct *compiledTemplate, out []byte, v bodyValues, repl *caddy.Replacer) bool {
+	if !json.Valid(out) {
+		return false
+	}
+	benign := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "0"
+	}
+	refRepl := caddy.NewEmptyReplacer()
+	refRepl.Map(func(key string) (any, bool) {
+		if repl == nil {
+			return "", true
+		}
+		s, _ := repl.GetString(key)
+		return benign(s), true
+	})
+	ref, err := ct.render(v.escaped(benign), refRepl)
+	if err != nil || !json.Valid(ref) {
+		return false
+	}
+	return sameJSONShape(out, ref)
+}
+
+// sameJSONShape reports whether two valid JSON documents have the same
+// token structure: equal delimiters, and scalars of the same kind.
+func sameJSONShape(a, b []byte) bool {
+	da, db := json.NewDecoder(bytes.NewReader(a)), json.NewDecoder(bytes.NewReader(b))
+	da.UseNumber()
+	db.UseNumber()
+	for {
+		ta, errA := da.Token()
+		tb, errB := db.Token()
+		if errA != nil || errB != nil {
+			return errA == io.EOF && errB == io.EOF
+		}
+		if kind(ta) != kind(tb) {
+			return false
+		}
+		if d, ok := ta.(json.Delim); ok && d != tb.(json.Delim) {
+			return false
+		}
+	}
+}
+
+// kind names a JSON token's kind.
+func kind(t json.Token) int {
+	switch t.(type) {
+	case json.Delim:
+		return 1
+	case string:
+		return 2
+	case json.Number:
+		return 3
+	case bool:
+		return 4
+	}
+	return 0 // null
 }
 
 // sortedMembers returns the configured member names in a stable order.

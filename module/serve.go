@@ -204,15 +204,13 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 		repl.Set("http.upstream_errors.request_id", v.RequestID)
 	}
 
-	format := negotiate(r.Header.Get("Accept"), h.Format)
+	format := negotiate(r.Header.Values("Accept"), h.Format)
 	body := h.render(format, v, repl)
 
 	if v.RequestID != "" {
 		hdr.Set(h.RequestIDHeader, v.RequestID)
 	}
-	if f.status == http.StatusServiceUnavailable && hdr.Get("Retry-After") == "" {
-		hdr.Set("Retry-After", h.retryAfter)
-	}
+	setRetryAfter(hdr, f.status, h.retryAfter)
 	if !h.DisableProxyStatus {
 		hdr.Set("Proxy-Status", proxyStatus(h.ProxyStatusName, f))
 	}

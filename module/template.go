@@ -142,13 +142,3 @@ func jsonStringContent(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b[1 : len(b)-1])
 }
-
-// stripControl drops control characters other than tab.
-func stripControl(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 && r != '\t' || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
-}

@@ -1,0 +1,41 @@
+package upstreamerrors
+
+import (
+	"errors"
+	"reflect"
+	"syscall"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
+)
+
+// TestDialErrorShape fails loudly when Caddy changes reverseproxy.DialError:
+// the classification of every dial failure reads through it.
+func TestDialErrorShape(t *testing.T) {
+	typ := reflect.TypeFor[reverseproxy.DialError]()
+	if typ.Kind() != reflect.Struct || typ.NumField() != 1 || typ.Field(0).Type != reflect.TypeFor[error]() {
+		t.Fatalf("reverseproxy.DialError is now %v with %d fields: update dialerror.go", typ, typ.NumField())
+	}
+	if _, ok := typ.MethodByName("Unwrap"); ok {
+		t.Fatal("reverseproxy.DialError has an Unwrap method now: dialerror.go can go, use errors.As")
+	}
+	inner := syscall.ECONNREFUSED
+	de := reverseproxy.NewDialError(inner)
+	if got := dialErrorCause(&de); got != inner {
+		t.Fatalf("dialErrorCause = %v, want the wrapped %v", got, inner)
+	}
+}
+
+func TestUnwrapDialError(t *testing.T) {
+	inner := errors.New("inner")
+	if got := unwrapDialError(reverseproxy.NewDialError(inner)); got != inner {
+		t.Errorf("got %v", got)
+	}
+	if got := unwrapDialError(caddyhttp.Error(502, reverseproxy.NewDialError(inner))); got != inner {
+		t.Errorf("inside a handler error: got %v", got)
+	}
+	if got := unwrapDialError(inner); got != inner {
+		t.Errorf("non-dial error changed: %v", got)
+	}
+}
