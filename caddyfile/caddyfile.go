@@ -15,10 +15,23 @@
 //		member            <name> <value>
 //		proxy_status      <name> | off
 //	}
+//
+// The parsing stands apart from the handler on purpose. Caddy's own modules
+// give the handler an UnmarshalCaddyfile method, but a method lives with its
+// type, which would pull Caddyfile code into the handler package; here
+// module/ knows only its JSON config and this package is a thin adapter
+// from tokens to that config. It checks each sub-directive where it is
+// read, with the validators module/ exports for its own Validate, so an
+// error names the sub-directive the user typed, the value and its line.
 package caddyfile
 
 import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -49,42 +62,62 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 	return m, nil
 }
 
-// Unmarshal fills m from the directive's tokens and validates the result,
-// so a bad value fails at adapt time with its file and line.
+// Unmarshal fills m from the directive's tokens, checking each
+// sub-directive as it is read so a bad value fails at adapt time with the
+// line it is on. Template files are not read here: Provision reads them.
 func Unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 	d.Next() // consume directive name
 	if d.NextArg() {
-		return d.Errf("%s: unexpected argument %q; settings go in a block", Directive, d.Val())
+		return d.Errf("unexpected argument %q; settings go in a block", d.Val())
 	}
+	seen := make(map[string]bool)
 	for d.NextBlock(0) {
 		sub := d.Val()
 		switch sub {
-		case "status":
-			args := d.RemainingArgs()
-			if len(args) != 2 {
-				return d.Errf("%s: status takes a key and a status, as in `status connection_refused 503`", Directive)
+		case "retry_after", "discard_limit", "type", "request_id_header", "format":
+			if seen[sub] {
+				return d.Errf("%s: set twice; give it once", sub)
 			}
-			n, err := strconv.Atoi(args[1])
+			seen[sub] = true
+		}
+		switch sub {
+		case "status":
+			var key, val string
+			if !d.AllArgs(&key, &val) {
+				return d.Errf("status takes a key and a status, as in `status connection_refused 503`")
+			}
+			n, err := strconv.Atoi(val)
 			if err != nil {
-				return d.Errf("%s: status %s: %q is not a status code", Directive, args[0], args[1])
+				return d.Errf("status: %q is not a status code", val)
+			}
+			if _, dup := m.StatusMap[key]; dup {
+				return d.Errf("status: %q is mapped twice", key)
+			}
+			if err := upstreamerrors.ValidateStatusMapping(key, n); err != nil {
+				return d.Errf("status: %v", err)
 			}
 			if m.StatusMap == nil {
 				m.StatusMap = make(map[string]int)
 			}
-			if _, dup := m.StatusMap[args[0]]; dup {
-				return d.Errf("%s: status %s: mapped twice", Directive, args[0])
-			}
-			m.StatusMap[args[0]] = n
+			m.StatusMap[key] = n
 
 		case "intercept":
 			args := d.RemainingArgs()
 			if len(args) == 0 {
-				return d.Errf("%s: intercept needs statuses (such as 5xx, 500-504, 503) or off", Directive)
+				return d.Errf("intercept needs statuses (such as 5xx, 500-504, 503) or off")
 			}
-			if len(args) == 1 && args[0] == "off" {
+			statuses := slices.DeleteFunc(slices.Clone(args), func(a string) bool { return a == "off" })
+			if off := len(statuses) < len(args); off || m.DisableIntercept {
+				if all := append(slices.Clone(m.Intercept), statuses...); len(all) > 0 {
+					return d.Errf("intercept: off cannot be combined with statuses %q", all)
+				}
 				m.DisableIntercept = true
-				m.Intercept = nil
 				continue
+			}
+			for _, a := range statuses {
+				if err := upstreamerrors.ValidateIntercept(a); err != nil {
+					return d.Errf("intercept: %v", err)
+				}
 			}
 			m.Intercept = append(m.Intercept, args...)
 
@@ -95,14 +128,25 @@ func Unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 			}
 			dur, err := parseSeconds(arg)
 			if err != nil {
-				return d.Errf("%s: retry_after %q: not a duration (such as 30s) or a number of seconds", Directive, arg)
+				return d.Errf("retry_after: %v", err)
+			}
+			if dur == 0 {
+				return d.Errf("retry_after: 0 is not allowed; a 503 asks for a wait of at least 1s (leave retry_after out for the default, %s)", upstreamerrors.DefaultRetryAfter)
+			}
+			if err := upstreamerrors.ValidateRetryAfter(dur); err != nil {
+				return d.Errf("retry_after: %v", err)
 			}
 			m.RetryAfter = caddy.Duration(dur)
 
 		case "keep_headers":
 			args := d.RemainingArgs()
 			if len(args) == 0 {
-				return d.Errf("%s: keep_headers needs at least one header field", Directive)
+				return d.Errf("keep_headers needs at least one header field")
+			}
+			for _, f := range args {
+				if err := upstreamerrors.ValidateKeepHeader(f); err != nil {
+					return d.Errf("keep_headers: %v", err)
+				}
 			}
 			m.KeepHeaders = append(m.KeepHeaders, args...)
 
@@ -113,7 +157,13 @@ func Unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 			}
 			size, err := humanize.ParseBytes(arg)
 			if err != nil {
-				return d.Errf("%s: discard_limit %q: not a size (such as 64KiB)", Directive, arg)
+				return d.Errf("discard_limit: %q is not a size (such as 64KiB)", arg)
+			}
+			if size > math.MaxInt64 {
+				return d.Errf("discard_limit: %q is too large", arg)
+			}
+			if size == 0 {
+				return d.Errf("discard_limit: 0 is not allowed; give at least 1B (leave discard_limit out for the default, %dKiB)", upstreamerrors.DefaultDiscardLimit>>10)
 			}
 			m.DiscardLimit = int64(size)
 
@@ -122,12 +172,18 @@ func Unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 			if err != nil {
 				return err
 			}
+			if err := upstreamerrors.ValidateType(arg); err != nil {
+				return d.Errf("type: %v", err)
+			}
 			m.Type = arg
 
 		case "request_id_header":
 			arg, err := oneArg(d)
 			if err != nil {
 				return err
+			}
+			if err := upstreamerrors.ValidateFieldName(arg); err != nil {
+				return d.Errf("request_id_header: %v", err)
 			}
 			m.RequestIDHeader = arg
 
@@ -136,54 +192,72 @@ func Unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 			if err != nil {
 				return err
 			}
+			if err := upstreamerrors.ValidateFormat(arg); err != nil {
+				return d.Errf("format: %v", err)
+			}
 			m.Format = arg
 
 		case "template":
-			args := d.RemainingArgs()
-			if len(args) != 3 || (args[1] != "file" && args[1] != "inline") {
-				return d.Errf("%s: template takes a format, then `file <path>` or `inline <text>`", Directive)
+			var format, kind, text string
+			if !d.AllArgs(&format, &kind, &text) || kind != "file" && kind != "inline" {
+				return d.Errf("template takes a format, then `file <path>` or `inline <text>`")
+			}
+			if _, dup := m.Templates[format]; dup {
+				return d.Errf("template: %s set twice", format)
+			}
+			t := new(upstreamerrors.Template)
+			if kind == "file" {
+				t.File = text
+			} else {
+				t.Inline = text
+			}
+			if err := upstreamerrors.ValidateTemplate(format, t); err != nil {
+				return d.Errf("template: %v", err)
 			}
 			if m.Templates == nil {
 				m.Templates = make(map[string]*upstreamerrors.Template)
 			}
-			if _, dup := m.Templates[args[0]]; dup {
-				return d.Errf("%s: template %s: set twice", Directive, args[0])
-			}
-			t := new(upstreamerrors.Template)
-			if args[1] == "file" {
-				t.File = args[2]
-			} else {
-				t.Inline = args[2]
-			}
-			m.Templates[args[0]] = t
+			m.Templates[format] = t
 
 		case "member":
-			args := d.RemainingArgs()
-			if len(args) != 2 {
-				return d.Errf("%s: member takes a name and a value", Directive)
+			var name, value string
+			if !d.AllArgs(&name, &value) {
+				return d.Errf("member takes a name and a value")
+			}
+			if err := upstreamerrors.ValidateMemberName(name); err != nil {
+				return d.Errf("member: %v", err)
+			}
+			if _, dup := m.Members[name]; dup {
+				return d.Errf("member: %q set twice", name)
 			}
 			if m.Members == nil {
 				m.Members = make(map[string]string)
 			}
-			m.Members[args[0]] = args[1]
+			m.Members[name] = value
 
 		case "proxy_status":
 			arg, err := oneArg(d)
 			if err != nil {
 				return err
 			}
+			if (arg == "off") != m.DisableProxyStatus && (m.DisableProxyStatus || m.ProxyStatusName != "") {
+				return d.Errf("proxy_status: off cannot be combined with a name")
+			}
+			if m.DisableProxyStatus || m.ProxyStatusName != "" {
+				return d.Errf("proxy_status: set twice; give it once")
+			}
 			if arg == "off" {
 				m.DisableProxyStatus = true
-			} else {
-				m.ProxyStatusName = arg
+				continue
 			}
+			if err := upstreamerrors.ValidateProxyStatusName(arg); err != nil {
+				return d.Errf("proxy_status: %v", err)
+			}
+			m.ProxyStatusName = arg
 
 		default:
-			return d.Errf("%s: unknown subdirective %q", Directive, sub)
+			return d.Errf("unknown subdirective %q", sub)
 		}
-	}
-	if err := m.Validate(); err != nil {
-		return d.Errf("%s: %v", Directive, err)
 	}
 	return nil
 }
@@ -193,16 +267,28 @@ func oneArg(d *caddyfile.Dispenser) (string, error) {
 	sub := d.Val()
 	args := d.RemainingArgs()
 	if len(args) != 1 {
-		return "", d.Errf("%s: %s takes exactly one value, got %d", Directive, sub, len(args))
+		return "", d.Errf("%s takes exactly one value, got %d", sub, len(args))
 	}
 	return args[0], nil
 }
 
 // parseSeconds reads a duration, taking a bare number as seconds the way
-// Retry-After itself counts.
+// Retry-After itself counts. A number too large for a duration is reported
+// as over the maximum rather than wrapping around.
 func parseSeconds(s string) (time.Duration, error) {
-	if n, err := strconv.Atoi(s); err == nil {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if errors.Is(err, strconv.ErrRange) && strings.HasPrefix(s, "-") {
+		return 0, fmt.Errorf("%s seconds must not be negative", s)
+	}
+	if errors.Is(err, strconv.ErrRange) || err == nil && n > int64(upstreamerrors.RetryAfterMax/time.Second) {
+		return 0, fmt.Errorf("%s seconds is longer than the maximum, %s", s, upstreamerrors.RetryAfterMax)
+	}
+	if err == nil {
 		return time.Duration(n) * time.Second, nil
 	}
-	return caddy.ParseDuration(s)
+	d, err := caddy.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (such as 30s) or a number of seconds", s)
+	}
+	return d, nil
 }

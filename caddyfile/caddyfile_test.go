@@ -2,6 +2,8 @@ package caddyfile_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -78,6 +80,16 @@ func TestAdapt(t *testing.T) {
 			want:  routeJSON(`{"handler":"upstream_errors","disable_intercept":true},` + proxyJSON),
 		},
 		{
+			name:  "a template file is not read at adapt time",
+			input: site("\tupstream_errors {\n\t\ttemplate html file /nonexistent/error.html\n\t}\n\treverse_proxy legacy:8080"),
+			want:  routeJSON(`{"handler":"upstream_errors","templates":{"html":{"file":"/nonexistent/error.html"}}},` + proxyJSON),
+		},
+		{
+			name:  "proxy_status off",
+			input: site("\tupstream_errors {\n\t\tproxy_status off\n\t}\n\treverse_proxy legacy:8080"),
+			want:  routeJSON(`{"handler":"upstream_errors","disable_proxy_status":true},` + proxyJSON),
+		},
+		{
 			name:  "with a matcher",
 			input: site("\tupstream_errors /api/*\n\treverse_proxy legacy:8080"),
 			want: `{"apps":{"http":{"servers":{"srv0":{"listen":[":8080"],"routes":[
@@ -109,74 +121,106 @@ func compact(t *testing.T, s string) string {
 }
 
 // TestAdaptErrors lists bad configurations with the exact error a user
-// sees from `caddy adapt` or `caddy run`.
+// sees from `caddy adapt` or `caddy run`: the sub-directive as typed, the
+// value, and the line it is on.
 func TestAdaptErrors(t *testing.T) {
-	const prefix = "parsing caddyfile tokens for 'upstream_errors': upstream_errors: "
+	// Each case's lines go inside an upstream_errors block after a valid
+	// first line; the line marked "!" is the one the error must name.
+	// Another valid line follows, so an error raised only at the end of
+	// the block would name the wrong line.
 	for _, tc := range []struct {
-		block, want string
+		name  string
+		lines []string
+		want  string
 	}{
-		{"upstream_errors {\n\t\tcolour red\n\t}",
-			`unknown subdirective "colour", at Caddyfile:3`},
-		{"upstream_errors json",
-			`unexpected argument "json"; settings go in a block, at Caddyfile:2`},
-		{"upstream_errors {\n\t\tstatus connection_refused\n\t}",
-			"status takes a key and a status, as in `status connection_refused 503`, at Caddyfile:3"},
-		{"upstream_errors {\n\t\tstatus connection_refused abc\n\t}",
-			`status connection_refused: "abc" is not a status code, at Caddyfile:3`},
-		{"upstream_errors {\n\t\tstatus connection_refused 404\n\t}",
-			`status_map "connection_refused": target 404 is not a 5xx status; upstream failures are answered with 5xx, at Caddyfile:4`},
-		{"upstream_errors {\n\t\tstatus connection_refused 999\n\t}",
-			`status_map "connection_refused": status 999 is outside 100-599, at Caddyfile:4`},
-		{"upstream_errors {\n\t\tstatus refused 502\n\t}",
-			`status_map: unknown key "refused"; want a cause code, "timeout", "5xx" or an upstream 5xx status, at Caddyfile:4`},
-		{"upstream_errors {\n\t\tstatus 404 502\n\t}",
-			`status_map: key "404" is not an upstream 5xx status, at Caddyfile:4`},
-		{"upstream_errors {\n\t\tstatus 502 502\n\t\tstatus 502 503\n\t}",
-			"status 502: mapped twice, at Caddyfile:4"},
-		{"upstream_errors {\n\t\tintercept\n\t}",
-			"intercept needs statuses (such as 5xx, 500-504, 503) or off, at Caddyfile:3"},
-		{"upstream_errors {\n\t\tintercept 404\n\t}",
-			`intercept "404": only 5xx upstream statuses can be intercepted, at Caddyfile:4`},
-		{"upstream_errors {\n\t\tintercept 504-500\n\t}",
-			`intercept: status range "504-500" ends before it starts, at Caddyfile:4`},
-		{"upstream_errors {\n\t\tintercept 5xx-6xx\n\t}",
-			`intercept: "5xx" is not an HTTP status code, at Caddyfile:4`},
-		{"upstream_errors {\n\t\tretry_after -5\n\t}",
-			"retry_after -5s: must not be negative, at Caddyfile:4"},
-		{"upstream_errors {\n\t\tretry_after soon\n\t}",
-			`retry_after "soon": not a duration (such as 30s) or a number of seconds, at Caddyfile:3`},
-		{"upstream_errors {\n\t\tretry_after 1 2\n\t}",
-			"retry_after takes exactly one value, got 2, at Caddyfile:3"},
-		{"upstream_errors {\n\t\tkeep_headers\n\t}",
-			"keep_headers needs at least one header field, at Caddyfile:3"},
-		{"upstream_errors {\n\t\tkeep_headers \"Bad Header\"\n\t}",
-			`keep_headers "Bad Header": not a valid header field name, at Caddyfile:4`},
-		{"upstream_errors {\n\t\tdiscard_limit lots\n\t}",
-			`discard_limit "lots": not a size (such as 64KiB), at Caddyfile:3`},
-		{"upstream_errors {\n\t\trequest_id_header \"X Id\"\n\t}",
-			`request_id_header "X Id": not a valid header field name, at Caddyfile:4`},
-		{"upstream_errors {\n\t\tformat xml\n\t}",
-			`format "xml": want problem, json, html or text, at Caddyfile:4`},
-		{"upstream_errors {\n\t\ttemplate yaml inline \"a: 1\"\n\t}",
-			`template "yaml": unknown format; want problem, json, html or text, at Caddyfile:4`},
-		{"upstream_errors {\n\t\ttemplate html inline \"{{.Status\"\n\t}",
-			"template html: template: html:1: unclosed action, at Caddyfile:4"},
-		{"upstream_errors {\n\t\ttemplate html inline \"{{.Uptime}}\"\n\t}",
-			`template html: template: html:1:2: executing "html" at <.Uptime>: can't evaluate field Uptime in type upstreamerrors.bodyValues, at Caddyfile:4`},
-		{"upstream_errors {\n\t\ttemplate json inline \"{\\\"status\\\": {{.Title}}}\"\n\t}",
-			`template json: does not render valid JSON: {"status": Bad \"Gateway\" \u003c\u0026\u003e}, at Caddyfile:4`},
-		{"upstream_errors {\n\t\ttemplate text file /nonexistent/error.txt\n\t}",
-			"template text: open /nonexistent/error.txt: no such file or directory, at Caddyfile:4"},
-		{"upstream_errors {\n\t\tmember status 200\n\t}",
-			`member "status": must be a new, non-empty name; [type title status detail instance cause request_id] are the module's own, at Caddyfile:4`},
-		{"upstream_errors {\n\t\tproxy_status\n\t}",
-			"proxy_status takes exactly one value, got 0, at Caddyfile:3"},
-		{"upstream_errors {\n\t\ttype \"not a uri\"\n\t}",
-			`type "not a uri": not a URI reference, at Caddyfile:4`},
+		{"unknown sub-directive", []string{"!colour red"}, `unknown subdirective "colour"`},
+		{"status without a status", []string{"!status connection_refused"}, "status takes a key and a status, as in `status connection_refused 503`"},
+		{"status with three values", []string{"!status connection_refused 502 503"}, "status takes a key and a status, as in `status connection_refused 503`"},
+		{"status not a number", []string{"!status connection_refused abc"}, `status: "abc" is not a status code`},
+		{"status overflowing", []string{"!status timeout 99999999999999999999"}, `status: "99999999999999999999" is not a status code`},
+		{"status not 5xx", []string{"!status connection_refused 404"}, `status: "connection_refused" maps to 404, not a 5xx status; upstream failures are answered with 5xx`},
+		{"status outside HTTP", []string{"!status connection_refused 999"}, `status: "connection_refused" maps to 999, not a 5xx status; upstream failures are answered with 5xx`},
+		{"status unknown key", []string{"!status refused 502"}, `status: key "refused" is not a cause code, "timeout", "5xx" or an upstream 5xx status`},
+		{"status key not 5xx", []string{"!status 404 502"}, `status: key "404" is not a cause code, "timeout", "5xx" or an upstream 5xx status`},
+		{"status repeated", []string{"status 502 502", "!status 502 503"}, `status: "502" is mapped twice`},
+		{"intercept empty", []string{"!intercept"}, "intercept needs statuses (such as 5xx, 500-504, 503) or off"},
+		{"intercept 4xx", []string{"!intercept 500 404"}, `intercept: "404": only 5xx upstream statuses can be intercepted`},
+		{"intercept reversed range", []string{"!intercept 504-500"}, `intercept: range "504-500" ends before it starts`},
+		{"intercept class range", []string{"!intercept 5xx-6xx"}, `intercept: "5xx-6xx" is not a status (503), range (500-504) or class (5xx)`},
+		{"intercept off then statuses", []string{"intercept off", "!intercept 500"}, `intercept: off cannot be combined with statuses ["500"]`},
+		{"intercept statuses then off", []string{"intercept 500 502", "!intercept off"}, `intercept: off cannot be combined with statuses ["500" "502"]`},
+		{"intercept off with a status", []string{"!intercept off 503"}, `intercept: off cannot be combined with statuses ["503"]`},
+		{"retry_after negative", []string{"!retry_after -5"}, "retry_after: -5s must not be negative"},
+		{"retry_after not a duration", []string{"!retry_after soon"}, `retry_after: "soon" is not a duration (such as 30s) or a number of seconds`},
+		{"retry_after two values", []string{"!retry_after 1 2"}, "retry_after takes exactly one value, got 2"},
+		{"retry_after overflowing seconds", []string{"!retry_after 99999999999999"}, "retry_after: 99999999999999 seconds is longer than the maximum, 24h0m0s"},
+		{"retry_after largest int64", []string{"!retry_after 9223372036854775807"}, "retry_after: 9223372036854775807 seconds is longer than the maximum, 24h0m0s"},
+		{"retry_after beyond int64", []string{"!retry_after 99999999999999999999"}, "retry_after: 99999999999999999999 seconds is longer than the maximum, 24h0m0s"},
+		{"retry_after below int64", []string{"!retry_after -99999999999999999999"}, "retry_after: -99999999999999999999 seconds must not be negative"},
+		{"retry_after over a day", []string{"!retry_after 25h"}, "retry_after: 25h0m0s is longer than the maximum, 24h0m0s"},
+		{"retry_after zero", []string{"!retry_after 0"}, "retry_after: 0 is not allowed; a 503 asks for a wait of at least 1s (leave retry_after out for the default, 10s)"},
+		{"retry_after zero duration", []string{"!retry_after 0s"}, "retry_after: 0 is not allowed; a 503 asks for a wait of at least 1s (leave retry_after out for the default, 10s)"},
+		{"retry_after repeated", []string{"retry_after 10", "!retry_after 20"}, "retry_after: set twice; give it once"},
+		{"keep_headers empty", []string{"!keep_headers"}, "keep_headers needs at least one header field"},
+		{"keep_headers not a field", []string{`!keep_headers "Bad Header"`}, `keep_headers: "Bad Header" is not a valid header field name`},
+		{"keep_headers Content-Encoding", []string{"!keep_headers Retry-After content-encoding"}, `keep_headers: "content-encoding" cannot be kept: it describes the upstream's body, which is not sent`},
+		{"keep_headers Content-Length", []string{"!keep_headers Content-Length"}, `keep_headers: "Content-Length" cannot be kept: it describes the upstream's body, which is not sent`},
+		{"keep_headers Content-Type", []string{"!keep_headers Content-Type"}, `keep_headers: "Content-Type" cannot be kept: it describes the upstream's body, which is not sent`},
+		{"keep_headers Content-Range", []string{"!keep_headers Content-Range"}, `keep_headers: "Content-Range" cannot be kept: it describes the upstream's body, which is not sent`},
+		{"keep_headers Transfer-Encoding", []string{"!keep_headers TRANSFER-ENCODING"}, `keep_headers: "TRANSFER-ENCODING" cannot be kept: it frames the upstream's body, which is not sent`},
+		{"keep_headers Trailer", []string{"!keep_headers Trailer"}, `keep_headers: "Trailer" cannot be kept: it frames the upstream's body, which is not sent`},
+		{"keep_headers Connection", []string{"!keep_headers Connection"}, `keep_headers: "Connection" cannot be kept: it is a hop-by-hop field`},
+		{"keep_headers Proxy-Status", []string{"!keep_headers Proxy-Status"}, `keep_headers: "Proxy-Status" cannot be kept: the module sets it on its own response`},
+		{"discard_limit not a size", []string{"!discard_limit lots"}, `discard_limit: "lots" is not a size (such as 64KiB)`},
+		{"discard_limit beyond int64", []string{"!discard_limit 9EiB"}, `discard_limit: "9EiB" is too large`},
+		{"discard_limit zero", []string{"!discard_limit 0"}, "discard_limit: 0 is not allowed; give at least 1B (leave discard_limit out for the default, 64KiB)"},
+		{"discard_limit repeated", []string{"discard_limit 1KiB", "!discard_limit 2KiB"}, "discard_limit: set twice; give it once"},
+		{"request_id_header not a field", []string{`!request_id_header "X Id"`}, `request_id_header: "X Id" is not a valid header field name`},
+		{"format unknown", []string{"!format xml"}, `format: "xml" is not a format; want problem, json, html or text`},
+		{"format repeated", []string{"format json", "!format html"}, "format: set twice; give it once"},
+		{"template unknown format", []string{`!template yaml inline "a: 1"`}, `template: "yaml" is not a format; want problem, json, html or text`},
+		{"template bad source", []string{`!template html url http://x`}, "template takes a format, then `file <path>` or `inline <text>`"},
+		{"template unclosed action", []string{`!template html inline "{{.Status"`}, "template: html: template: html:1: unclosed action"},
+		{"template unknown field", []string{`!template html inline "{{.Uptime}}"`}, `template: html: template: html:1:2: executing "html" at <.Uptime>: can't evaluate field Uptime in type *upstreamerrors.templateData`},
+		{"template invalid JSON", []string{`!template json inline "{\"status\": {{.Title}}}"`}, `template: json: does not render valid JSON: {"status": Bad \"Gateway\" \u003c\u0026\u003e}`},
+		{"template repeated", []string{"template html file /a.html", `!template html inline "<p>{{.Title}}</p>"`}, "template: html set twice"},
+		{"member standard", []string{"!member status 200"}, `member: "status" must be a new, non-empty name; [type title status detail instance cause request_id] are the module's own`},
+		{"member without value", []string{"!member note"}, "member takes a name and a value"},
+		{"member repeated", []string{"member note a", "!member note b"}, `member: "note" set twice`},
+		{"proxy_status empty", []string{"!proxy_status"}, "proxy_status takes exactly one value, got 0"},
+		{"proxy_status off then a name", []string{"proxy_status off", "!proxy_status edge-1"}, "proxy_status: off cannot be combined with a name"},
+		{"proxy_status a name then off", []string{"proxy_status edge-1", "!proxy_status off"}, "proxy_status: off cannot be combined with a name"},
+		{"proxy_status repeated", []string{"proxy_status edge-1", "!proxy_status edge-2"}, "proxy_status: set twice; give it once"},
+		{"proxy_status not ASCII", []string{"!proxy_status édge"}, `proxy_status: "édge" must be printable ASCII`},
+		{"type not a URI", []string{`!type "not a uri"`}, `type: "not a uri" is not a URI reference`},
 	} {
-		_, err := adapt(t, site("\t"+tc.block+"\n\treverse_proxy legacy:8080"))
-		if err == nil || err.Error() != prefix+tc.want {
-			t.Errorf("%q:\n got %v\nwant %s", tc.block, err, prefix+tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			file := []string{":8080 {", "\tupstream_errors {", "\t\tstatus dns_error 502"}
+			line := 0
+			for _, l := range tc.lines {
+				if strings.HasPrefix(l, "!") {
+					l = l[1:]
+					line = len(file) + 1
+				}
+				file = append(file, "\t\t"+l)
+			}
+			file = append(file, "\t\ttype https://errors.example.com/", "\t}", "\treverse_proxy legacy:8080", "}")
+			if line == 0 {
+				t.Fatal("no line marked")
+			}
+			want := fmt.Sprintf("parsing caddyfile tokens for 'upstream_errors': %s, at Caddyfile:%d", tc.want, line)
+			_, err := adapt(t, strings.Join(file, "\n"))
+			if err == nil || err.Error() != want {
+				t.Errorf("adapting\n%s\n got %v\nwant %s", strings.Join(file, "\n"), err, want)
+			}
+		})
+	}
+}
+
+func TestAdaptArgumentError(t *testing.T) {
+	_, err := adapt(t, ":8080 {\n\treverse_proxy legacy:8080\n\tupstream_errors json\n}\n")
+	want := `parsing caddyfile tokens for 'upstream_errors': unexpected argument "json"; settings go in a block, at Caddyfile:3`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
 	}
 }

@@ -1,8 +1,10 @@
 package upstreamerrors_test
 
 import (
+	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/testcaddy"
 )
@@ -28,13 +30,44 @@ func TestJSONConfig(t *testing.T) {
 	expectProblem(t, c, res, body, id, problem{status: 504, cause: "connection_refused"})
 }
 
+// TestJSONConfigErrors loads bad handler JSON into Caddy and checks the
+// end of the error: the module, whether Provision or Validate refused it,
+// and a message naming the JSON field and the value.
 func TestJSONConfigErrors(t *testing.T) {
+	const (
+		invalid   = "loading module 'upstream_errors': http.handlers.upstream_errors: invalid configuration: "
+		provision = "loading module 'upstream_errors': provision http.handlers.upstream_errors: "
+	)
 	for _, tc := range []struct{ handler, want string }{
-		{`{"handler": "upstream_errors", "status_map": {"connection_refused": 200}}`, `loading module 'upstream_errors': http.handlers.upstream_errors: invalid configuration: status_map "connection_refused": target 200 is not a 5xx status`},
-		{`{"handler": "upstream_errors", "status_map": {"timeouts": 504}}`, `status_map: unknown key "timeouts"`},
-		{`{"handler": "upstream_errors", "intercept": ["5xx", "450"]}`, `intercept "450": only 5xx upstream statuses can be intercepted`},
-		{`{"handler": "upstream_errors", "intercept": ["five"]}`, `intercept: "five" is not an HTTP status code`},
-		{`{"handler": "upstream_errors", "retry_after": "-3s"}`, `retry_after -3s: must not be negative`},
+		{`"status_map": {"connection_refused": 200}`, invalid + `status_map: "connection_refused" maps to 200, not a 5xx status; upstream failures are answered with 5xx`},
+		{`"status_map": {"timeouts": 504}`, invalid + `status_map: key "timeouts" is not a cause code, "timeout", "5xx" or an upstream 5xx status`},
+		{`"intercept": ["5xx", "450"]`, provision + `intercept: "450": only 5xx upstream statuses can be intercepted`},
+		{`"intercept": ["five"]`, provision + `intercept: "five" is not a status (503), range (500-504) or class (5xx)`},
+		{`"intercept": ["500"], "disable_intercept": true`, invalid + `disable_intercept: cannot be combined with intercept ["500"]`},
+		{`"proxy_status_name": "edge-1", "disable_proxy_status": true`, invalid + `disable_proxy_status: cannot be combined with proxy_status_name "edge-1"`},
+		{`"retry_after": "-3s"`, provision + `retry_after: -3s must not be negative`},
+		{`"retry_after": "25h"`, provision + `retry_after: 25h0m0s is longer than the maximum, 24h0m0s`},
+		{`"retry_after": "` + time.Duration(math.MaxInt64).String() + `"`, provision + `retry_after: ` + time.Duration(math.MaxInt64).String() + ` is longer than the maximum, 24h0m0s`},
+		{`"discard_limit": -1`, invalid + `discard_limit: -1 must not be negative`},
+		{`"keep_headers": ["Retry-After", "Content-Encoding"]`, invalid + `keep_headers: "Content-Encoding" cannot be kept: it describes the upstream's body, which is not sent`},
+		{`"keep_headers": ["transfer-encoding"]`, invalid + `keep_headers: "transfer-encoding" cannot be kept: it frames the upstream's body, which is not sent`},
+		{`"templates": {"html": {"file": "/nonexistent/error.html"}}`, provision + `templates: html: open /nonexistent/error.html: no such file or directory`},
+		{`"templates": {"html": {"inline": "<p>", "file": "/nonexistent/error.html"}}`, provision + `templates: html: set inline or file, not both`},
+		{`"members": {"title": "x"}`, invalid + `members: "title" must be a new, non-empty name; [type title status detail instance cause request_id] are the module's own`},
+	} {
+		t.Run(tc.handler, func(t *testing.T) {
+			cfg := strings.NewReplacer("HANDLER", `{"handler": "upstream_errors", `+tc.handler+`}`, "UPSTREAM", "127.0.0.1:1", "PORT", "0").Replace(jsonSite)
+			err := caddy.Load([]byte(`{"admin":{"disabled":true},`+cfg[1:]), true)
+			if err == nil {
+				_ = caddy.Stop()
+				t.Fatal("loaded")
+			}
+			if !strings.HasSuffix(err.Error(), tc.want) {
+				t.Errorf("\n got %v\nwant an error ending %q", err, tc.want)
+			}
+		})
+	}
+	for _, tc := range []struct{ handler, want string }{
 		{`{"handler": "upstream_errors", "retry_after": "soon"}`, `http.handlers.upstream_errors: time: invalid duration "soon"`},
 		{`{"handler": "upstream_errors", "colour": "red"}`, `unknown field "colour"`},
 	} {

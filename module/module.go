@@ -5,8 +5,10 @@ package upstreamerrors
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,13 +22,22 @@ func init() {
 	caddy.RegisterModule(Handler{})
 }
 
-// Defaults applied at provisioning.
+// Defaults applied at provisioning to fields left unset (zero). The
+// Proxy-Status name's default, DefaultProxyStatusName, is in proxystatus.go.
 const (
 	DefaultRetryAfter      = 10 * time.Second
 	DefaultDiscardLimit    = 64 << 10
 	DefaultRequestIDHeader = "X-Request-ID"
 	DefaultType            = "about:blank"
+	DefaultFormat          = FormatProblem
+	DefaultIntercept       = Group5xx
+	DefaultKeepHeader      = "Retry-After"
 )
+
+// RetryAfterMax bounds retry_after: a day is longer than any outage a
+// client should be told to wait out, and far from the int64 overflow of
+// nanosecond durations.
+const RetryAfterMax = 24 * time.Hour
 
 // Handler wraps the rest of the route (usually reverse_proxy) and replaces
 // upstream failures with a consistent problem response.
@@ -63,22 +74,26 @@ type Handler struct {
 	Intercept []string `json:"intercept,omitempty"`
 
 	// Pass every upstream response through, whatever its status; only
-	// failures to get a response are normalized.
+	// failures to get a response are normalized. Cannot be combined with
+	// `intercept`.
 	DisableIntercept bool `json:"disable_intercept,omitempty"`
 
 	// The Retry-After sent with a 503 when the upstream did not send one
-	// that is kept. Rounded up to whole seconds. Default: 10s.
+	// that is kept. Rounded up to whole seconds, at most a day. Zero (or
+	// unset) means the default: 10s.
 	RetryAfter caddy.Duration `json:"retry_after,omitempty"`
 
 	// Upstream response header fields kept on a replaced response; all
 	// others are dropped so nothing about the upstream leaks to the client.
-	// Default: `Retry-After`.
+	// Fields that frame or describe the upstream's body (such as
+	// `Content-Encoding` or `Content-Length`), hop-by-hop fields and fields
+	// the module sets itself cannot be kept. Default: `Retry-After`.
 	KeepHeaders []string `json:"keep_headers,omitempty"`
 
 	// The most bytes of an intercepted upstream body that are read (and
 	// discarded) so the upstream connection can be reused; a longer body,
 	// or one still arriving after a second, is abandoned and its
-	// connection closed. Default: 65536.
+	// connection closed. Zero (or unset) means the default: 65536.
 	DiscardLimit int64 `json:"discard_limit,omitempty"`
 
 	// The problem `type`. A value ending in `/` or `#` gets the cause code
@@ -92,7 +107,9 @@ type Handler struct {
 	Format string `json:"format,omitempty"`
 
 	// Custom bodies, keyed by format (`problem`, `json`, `html`, `text`).
-	// A format without one gets the built-in body.
+	// A format without one gets the built-in body. A `file` template is
+	// read when the config is provisioned (`caddy run`, `caddy reload`),
+	// not by `caddy adapt` or `caddy validate`.
 	Templates map[string]*Template `json:"templates,omitempty"`
 
 	// Extra members added to the built-in `problem` and `json` bodies, such
@@ -103,7 +120,8 @@ type Handler struct {
 	// header (RFC 9209). Default: `caddy`.
 	ProxyStatusName string `json:"proxy_status_name,omitempty"`
 
-	// Leave out the Proxy-Status response header.
+	// Leave out the Proxy-Status response header. Cannot be combined with
+	// `proxy_status_name`.
 	DisableProxyStatus bool `json:"disable_proxy_status,omitempty"`
 
 	// The request header that carries the request ID, which is echoed in
@@ -127,7 +145,8 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision sets up the handler and fills in defaults.
+// Provision sets up the handler and fills in defaults. It reads `file`
+// templates, so a missing or broken one fails `caddy run` and `caddy reload`.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
 
@@ -141,11 +160,18 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.Type = DefaultType
 	}
 	if h.Format == "" {
-		h.Format = FormatProblem
+		h.Format = DefaultFormat
 	}
-	if h.ProxyStatusName == "" {
+	if h.ProxyStatusName == "" && !h.DisableProxyStatus {
+		// left empty when disabled, so Validate (which Caddy runs after
+		// Provision) still sees only what was configured
 		h.ProxyStatusName = DefaultProxyStatusName
 	}
+	if h.RequestIDHeader == "" {
+		h.RequestIDHeader = DefaultRequestIDHeader
+	}
+	h.RequestIDHeader = http.CanonicalHeaderKey(h.RequestIDHeader)
+
 	h.templates = make(map[string]*compiledTemplate, len(h.Templates))
 	for format, t := range h.Templates {
 		if t == nil || !validFormat(format) {
@@ -153,7 +179,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 		ct, err := compileTemplate(format, t)
 		if err != nil {
-			return err
+			return fmt.Errorf("templates: %v", err)
 		}
 		h.templates[format] = ct
 	}
@@ -161,13 +187,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("registering metrics: %v", err)
 	}
-	if h.RequestIDHeader == "" {
-		h.RequestIDHeader = DefaultRequestIDHeader
-	}
-	h.RequestIDHeader = http.CanonicalHeaderKey(h.RequestIDHeader)
 
 	if h.KeepHeaders == nil {
-		h.keep = []string{"Retry-After"}
+		h.keep = []string{DefaultKeepHeader}
 	} else {
 		h.keep = make([]string, len(h.KeepHeaders))
 		for i, f := range h.KeepHeaders {
@@ -179,10 +201,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if !h.DisableIntercept {
 		spec := h.Intercept
 		if len(spec) == 0 {
-			spec = []string{Group5xx}
+			spec = []string{DefaultIntercept}
 		}
 		for _, s := range spec {
-			r, err := parseStatusRange(s)
+			r, err := parseIntercept(s)
 			if err != nil {
 				return fmt.Errorf("intercept: %v", err)
 			}
@@ -190,70 +212,168 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 	}
 
-	// round up so a sub-second value still asks for a wait
+	// round up so a sub-second value still asks for a wait; the bound
+	// keeps this from overflowing
+	if err := ValidateRetryAfter(time.Duration(h.RetryAfter)); err != nil {
+		return fmt.Errorf("retry_after: %v", err)
+	}
 	secs := (time.Duration(h.RetryAfter) + time.Second - 1) / time.Second
-	h.retryAfter = fmt.Sprint(int64(secs))
+	h.retryAfter = strconv.FormatInt(int64(secs), 10)
 	return nil
 }
 
-// Validate checks the configuration. It reads only the configured fields,
-// so the Caddyfile adapter runs it too, failing at adapt time.
+// Validate checks the configuration. It reads no files, so `caddy adapt`
+// and `caddy validate` work on a machine without the template files;
+// Provision reads and checks those. Errors name the JSON fields; the
+// Caddyfile adapter runs the same checks per sub-directive, naming those.
 func (h *Handler) Validate() error {
-	for key, status := range h.StatusMap {
-		if err := validateMapKey(key); err != nil {
-			return err
+	for _, key := range slices.Sorted(maps.Keys(h.StatusMap)) {
+		if err := ValidateStatusMapping(key, h.StatusMap[key]); err != nil {
+			return fmt.Errorf("status_map: %v", err)
 		}
-		if err := validateMapTarget(key, status); err != nil {
-			return err
-		}
+	}
+	if h.DisableIntercept && len(h.Intercept) > 0 {
+		return fmt.Errorf("disable_intercept: cannot be combined with intercept %q", h.Intercept)
 	}
 	for _, s := range h.Intercept {
-		r, err := parseStatusRange(s)
-		if err != nil {
+		if err := ValidateIntercept(s); err != nil {
 			return fmt.Errorf("intercept: %v", err)
 		}
-		if r.lo < 500 {
-			return fmt.Errorf("intercept %q: only 5xx upstream statuses can be intercepted", s)
-		}
 	}
-	if h.RetryAfter < 0 {
-		return fmt.Errorf("retry_after %s: must not be negative", time.Duration(h.RetryAfter))
+	if err := ValidateRetryAfter(time.Duration(h.RetryAfter)); err != nil {
+		return fmt.Errorf("retry_after: %v", err)
 	}
 	if h.DiscardLimit < 0 {
-		return fmt.Errorf("discard_limit %d: must not be negative", h.DiscardLimit)
+		return fmt.Errorf("discard_limit: %d must not be negative", h.DiscardLimit)
 	}
 	for _, f := range h.KeepHeaders {
-		if !validFieldName(f) {
-			return fmt.Errorf("keep_headers %q: not a valid header field name", f)
+		if err := ValidateKeepHeader(f); err != nil {
+			return fmt.Errorf("keep_headers: %v", err)
 		}
 	}
-	if h.RequestIDHeader != "" && !validFieldName(h.RequestIDHeader) {
-		return fmt.Errorf("request_id_header %q: not a valid header field name", h.RequestIDHeader)
-	}
-	if h.Format != "" && !validFormat(h.Format) {
-		return fmt.Errorf("format %q: want problem, json, html or text", h.Format)
-	}
-	for format, t := range h.Templates {
-		if !validFormat(format) {
-			return fmt.Errorf("template %q: unknown format; want problem, json, html or text", format)
-		}
-		if t == nil {
-			return fmt.Errorf("template %s: empty", format)
-		}
-		if _, err := compileTemplate(format, t); err != nil {
-			return err
+	if h.RequestIDHeader != "" {
+		if err := ValidateFieldName(h.RequestIDHeader); err != nil {
+			return fmt.Errorf("request_id_header: %v", err)
 		}
 	}
-	for name := range h.Members {
-		if name == "" || slices.Contains(standardMembers, name) {
-			return fmt.Errorf("member %q: must be a new, non-empty name; %v are the module's own", name, standardMembers)
+	if h.Format != "" {
+		if err := ValidateFormat(h.Format); err != nil {
+			return fmt.Errorf("format: %v", err)
 		}
 	}
-	if h.ProxyStatusName != "" && !validProxyStatusName(h.ProxyStatusName) {
-		return fmt.Errorf("proxy_status %q: must be printable ASCII", h.ProxyStatusName)
+	for _, format := range slices.Sorted(maps.Keys(h.Templates)) {
+		if err := ValidateTemplate(format, h.Templates[format]); err != nil {
+			return fmt.Errorf("templates: %v", err)
+		}
 	}
-	if strings.ContainsAny(h.Type, " \t\r\n\"<>") {
-		return fmt.Errorf("type %q: not a URI reference", h.Type)
+	for _, name := range slices.Sorted(maps.Keys(h.Members)) {
+		if err := ValidateMemberName(name); err != nil {
+			return fmt.Errorf("members: %v", err)
+		}
+	}
+	if h.DisableProxyStatus && h.ProxyStatusName != "" {
+		return fmt.Errorf("disable_proxy_status: cannot be combined with proxy_status_name %q", h.ProxyStatusName)
+	}
+	if h.ProxyStatusName != "" {
+		if err := ValidateProxyStatusName(h.ProxyStatusName); err != nil {
+			return fmt.Errorf("proxy_status_name: %v", err)
+		}
+	}
+	if err := ValidateType(h.Type); err != nil {
+		return fmt.Errorf("type: %v", err)
+	}
+	return nil
+}
+
+// The validators below check one value each. Validate and the Caddyfile
+// adapter share them; each error names the value, and the caller prefixes
+// the JSON field or the Caddyfile sub-directive it came from.
+
+// ValidateRetryAfter checks a retry_after duration.
+func ValidateRetryAfter(d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("%s must not be negative", d)
+	}
+	if d > RetryAfterMax {
+		return fmt.Errorf("%s is longer than the maximum, %s", d, RetryAfterMax)
+	}
+	return nil
+}
+
+// unkeepable are upstream fields keep_headers refuses, with the reason.
+// The upstream's body is never sent, so fields that frame, encode or
+// describe it would mislabel the module's body; hop-by-hop fields belong
+// to the upstream connection; the rest the module sets itself.
+var unkeepable = map[string]string{
+	"Content-Encoding":       "it describes the upstream's body, which is not sent",
+	"Content-Length":         "it describes the upstream's body, which is not sent",
+	"Content-Range":          "it describes the upstream's body, which is not sent",
+	"Content-Type":           "it describes the upstream's body, which is not sent",
+	"Content-Digest":         "it describes the upstream's body, which is not sent",
+	"Content-Md5":            "it describes the upstream's body, which is not sent",
+	"Digest":                 "it describes the upstream's body, which is not sent",
+	"Etag":                   "it describes the upstream's body, which is not sent",
+	"Last-Modified":          "it describes the upstream's body, which is not sent",
+	"Transfer-Encoding":      "it frames the upstream's body, which is not sent",
+	"Trailer":                "it frames the upstream's body, which is not sent",
+	"Connection":             "it is a hop-by-hop field",
+	"Keep-Alive":             "it is a hop-by-hop field",
+	"Proxy-Connection":       "it is a hop-by-hop field",
+	"Proxy-Authenticate":     "it is a hop-by-hop field",
+	"Te":                     "it is a hop-by-hop field",
+	"Upgrade":                "it is a hop-by-hop field",
+	"Cache-Control":          "the module sets it on its own response",
+	"Proxy-Status":           "the module sets it on its own response",
+	"X-Content-Type-Options": "the module sets it on its own response",
+}
+
+// ValidateKeepHeader checks one keep_headers field.
+func ValidateKeepHeader(field string) error {
+	if err := ValidateFieldName(field); err != nil {
+		return err
+	}
+	if why, ok := unkeepable[http.CanonicalHeaderKey(field)]; ok {
+		return fmt.Errorf("%q cannot be kept: %s", field, why)
+	}
+	return nil
+}
+
+// ValidateFieldName checks that s is a header field name.
+func ValidateFieldName(s string) error {
+	if !validFieldName(s) {
+		return fmt.Errorf("%q is not a valid header field name", s)
+	}
+	return nil
+}
+
+// ValidateFormat checks a body format name.
+func ValidateFormat(format string) error {
+	if !validFormat(format) {
+		return fmt.Errorf("%q is not a format; want problem, json, html or text", format)
+	}
+	return nil
+}
+
+// ValidateMemberName checks the name of an extra problem member.
+func ValidateMemberName(name string) error {
+	if name == "" || slices.Contains(standardMembers, name) {
+		return fmt.Errorf("%q must be a new, non-empty name; %v are the module's own", name, standardMembers)
+	}
+	return nil
+}
+
+// ValidateProxyStatusName checks the name reported in Proxy-Status.
+func ValidateProxyStatusName(name string) error {
+	if !validProxyStatusName(name) {
+		return fmt.Errorf("%q must be printable ASCII", name)
+	}
+	return nil
+}
+
+// ValidateType checks the problem type URI reference.
+func ValidateType(uri string) error {
+	if strings.ContainsAny(uri, " \t\r\n\"<>") {
+		return fmt.Errorf("%q is not a URI reference", uri)
 	}
 	return nil
 }

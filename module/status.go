@@ -27,17 +27,17 @@ func parseStatusRange(s string) (statusRange, error) {
 	lo, hi, isRange := strings.Cut(s, "-")
 	l, err := parseStatus(lo)
 	if err != nil {
-		return statusRange{}, err
+		return statusRange{}, fmt.Errorf("%q is not a status (503), range (500-504) or class (5xx)", s)
 	}
 	if !isRange {
 		return statusRange{l, l}, nil
 	}
 	h, err := parseStatus(hi)
 	if err != nil {
-		return statusRange{}, err
+		return statusRange{}, fmt.Errorf("%q is not a status (503), range (500-504) or class (5xx)", s)
 	}
 	if h < l {
-		return statusRange{}, fmt.Errorf("status range %q ends before it starts", s)
+		return statusRange{}, fmt.Errorf("range %q ends before it starts", s)
 	}
 	return statusRange{l, h}, nil
 }
@@ -65,33 +65,47 @@ func validStatus(n int) error {
 // isServerError reports whether n is a 5xx status.
 func isServerError(n int) bool { return n >= 500 && n <= 599 }
 
-// validateMapTarget checks a status that a response may be answered with.
-func validateMapTarget(key string, n int) error {
-	if err := validStatus(n); err != nil {
-		return fmt.Errorf("status_map %q: %v", key, err)
+// ValidateStatusMapping checks one status map entry: key names a cause,
+// a group or an upstream 5xx status, and status is a 5xx status.
+func ValidateStatusMapping(key string, status int) error {
+	if !validMapKey(key) {
+		return fmt.Errorf("key %q is not a cause code, %q, %q or an upstream 5xx status", key, GroupTimeout, Group5xx)
 	}
-	if !isServerError(n) {
-		return fmt.Errorf("status_map %q: target %d is not a 5xx status; upstream failures are answered with 5xx", key, n)
+	if !isServerError(status) {
+		return fmt.Errorf("%q maps to %d, not a 5xx status; upstream failures are answered with 5xx", key, status)
 	}
 	return nil
 }
 
-// validateMapKey checks that key names a cause, a group or an upstream 5xx status.
-func validateMapKey(key string) error {
+// validMapKey reports whether key names a cause, a group or an upstream
+// 5xx status.
+func validMapKey(key string) bool {
 	if _, ok := causes[key]; ok {
-		return nil
+		return true
 	}
 	if key == GroupTimeout || key == Group5xx {
-		return nil
+		return true
 	}
 	n, err := strconv.Atoi(key)
+	return err == nil && len(key) == 3 && isServerError(n)
+}
+
+// ValidateIntercept checks one intercept entry: a 5xx status, range or class.
+func ValidateIntercept(s string) error {
+	_, err := parseIntercept(s)
+	return err
+}
+
+// parseIntercept parses an intercept entry, which must lie in 5xx.
+func parseIntercept(s string) (statusRange, error) {
+	r, err := parseStatusRange(s)
 	if err != nil {
-		return fmt.Errorf("status_map: unknown key %q; want a cause code, %q, %q or an upstream 5xx status", key, GroupTimeout, Group5xx)
+		return r, err
 	}
-	if len(key) != 3 || !isServerError(n) {
-		return fmt.Errorf("status_map: key %q is not an upstream 5xx status", key)
+	if r.lo < 500 {
+		return r, fmt.Errorf("%q: only 5xx upstream statuses can be intercepted", s)
 	}
-	return nil
+	return r, nil
 }
 
 // statusForCause returns the response status for a failure cause.

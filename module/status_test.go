@@ -1,6 +1,7 @@
 package upstreamerrors
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -54,29 +55,52 @@ func TestStatusResolution(t *testing.T) {
 	}
 }
 
+// TestValidate checks the JSON config's errors, which name JSON fields,
+// without loading Caddy.
 func TestValidate(t *testing.T) {
 	for _, tc := range []struct {
+		name string
 		h    Handler
 		want string
 	}{
-		{Handler{StatusMap: map[string]int{"connection_refused": 404}}, `status_map "connection_refused": target 404 is not a 5xx status`},
-		{Handler{StatusMap: map[string]int{"connection_refused": 700}}, `status_map "connection_refused": status 700 is outside 100-599`},
-		{Handler{StatusMap: map[string]int{"bogus": 502}}, `status_map: unknown key "bogus"`},
-		{Handler{StatusMap: map[string]int{"404": 502}}, `status_map: key "404" is not an upstream 5xx status`},
-		{Handler{Intercept: []string{"404"}}, `intercept "404": only 5xx upstream statuses can be intercepted`},
-		{Handler{Intercept: []string{"700"}}, `intercept: status 700 is outside 100-599`},
-		{Handler{RetryAfter: caddy.Duration(-time.Second)}, `retry_after -1s: must not be negative`},
-		{Handler{DiscardLimit: -1}, `discard_limit -1: must not be negative`},
-		{Handler{KeepHeaders: []string{"Bad Header"}}, `keep_headers "Bad Header": not a valid header field name`},
-		{Handler{RequestIDHeader: "X:ID"}, `request_id_header "X:ID": not a valid header field name`},
-		{Handler{Type: "not a uri"}, `type "not a uri": not a URI reference`},
+		{"status not 5xx", Handler{StatusMap: map[string]int{"connection_refused": 404}}, `status_map: "connection_refused" maps to 404, not a 5xx status; upstream failures are answered with 5xx`},
+		{"status outside HTTP", Handler{StatusMap: map[string]int{"connection_refused": 700}}, `status_map: "connection_refused" maps to 700, not a 5xx status; upstream failures are answered with 5xx`},
+		{"unknown key", Handler{StatusMap: map[string]int{"bogus": 502}}, `status_map: key "bogus" is not a cause code, "timeout", "5xx" or an upstream 5xx status`},
+		{"key not 5xx", Handler{StatusMap: map[string]int{"404": 502}}, `status_map: key "404" is not a cause code, "timeout", "5xx" or an upstream 5xx status`},
+		{"intercept 4xx", Handler{Intercept: []string{"404"}}, `intercept: "404": only 5xx upstream statuses can be intercepted`},
+		{"intercept outside HTTP", Handler{Intercept: []string{"700"}}, `intercept: "700" is not a status (503), range (500-504) or class (5xx)`},
+		{"intercept and disable_intercept", Handler{Intercept: []string{"500", "502"}, DisableIntercept: true}, `disable_intercept: cannot be combined with intercept ["500" "502"]`},
+		{"retry_after negative", Handler{RetryAfter: caddy.Duration(-time.Second)}, `retry_after: -1s must not be negative`},
+		{"retry_after largest", Handler{RetryAfter: caddy.Duration(math.MaxInt64)}, `retry_after: 2562047h47m16.854775807s is longer than the maximum, 24h0m0s`},
+		{"discard_limit negative", Handler{DiscardLimit: -1}, `discard_limit: -1 must not be negative`},
+		{"keep_headers not a field", Handler{KeepHeaders: []string{"Bad Header"}}, `keep_headers: "Bad Header" is not a valid header field name`},
+		{"keep_headers Content-Encoding", Handler{KeepHeaders: []string{"Retry-After", "content-encoding"}}, `keep_headers: "content-encoding" cannot be kept: it describes the upstream's body, which is not sent`},
+		{"keep_headers Keep-Alive", Handler{KeepHeaders: []string{"Keep-Alive"}}, `keep_headers: "Keep-Alive" cannot be kept: it is a hop-by-hop field`},
+		{"request_id_header", Handler{RequestIDHeader: "X:ID"}, `request_id_header: "X:ID" is not a valid header field name`},
+		{"format", Handler{Format: "xml"}, `format: "xml" is not a format; want problem, json, html or text`},
+		{"template format", Handler{Templates: map[string]*Template{"yaml": {Inline: "a"}}}, `templates: "yaml" is not a format; want problem, json, html or text`},
+		{"template empty", Handler{Templates: map[string]*Template{"html": {}}}, `templates: html: set inline or file`},
+		{"template both", Handler{Templates: map[string]*Template{"html": {Inline: "x", File: "/x"}}}, `templates: html: set inline or file, not both`},
+		{"template inline broken", Handler{Templates: map[string]*Template{"text": {Inline: "{{.Status"}}}, `templates: text: template: text:1: unclosed action`},
+		{"member", Handler{Members: map[string]string{"detail": "x"}}, `members: "detail" must be a new, non-empty name; [type title status detail instance cause request_id] are the module's own`},
+		{"proxy status both", Handler{ProxyStatusName: "edge-1", DisableProxyStatus: true}, `disable_proxy_status: cannot be combined with proxy_status_name "edge-1"`},
+		{"proxy status name", Handler{ProxyStatusName: "édge"}, `proxy_status_name: "édge" must be printable ASCII`},
+		{"type", Handler{Type: "not a uri"}, `type: "not a uri" is not a URI reference`},
 	} {
-		err := tc.h.Validate()
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%+v: got %v, want %q", tc.h, err, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.h.Validate()
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("got %v\nwant %s", err, tc.want)
+			}
+		})
 	}
-	good := Handler{StatusMap: map[string]int{"timeout": 503, "5xx": 502, "500": 503, CauseDNSError: 504}, Intercept: []string{"500-504", "5xx"}}
+	good := Handler{
+		StatusMap: map[string]int{"timeout": 503, "5xx": 502, "500": 503, CauseDNSError: 504},
+		Intercept: []string{"500-504", "5xx"}, RetryAfter: caddy.Duration(RetryAfterMax),
+		KeepHeaders: []string{"Retry-After", "Link"},
+		// not read by Validate: adapt and validate work without the file
+		Templates: map[string]*Template{"html": {File: "/nonexistent/error.html"}},
+	}
 	if err := good.Validate(); err != nil {
 		t.Error(err)
 	}
