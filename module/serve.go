@@ -221,6 +221,11 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 	hdr.Set("Content-Length", itoa(len(body)))
 
 	h.log(r, f)
+	recordSpan(r, f, v)
+	if isGRPC(r) {
+		h.respondGRPC(w, f, v)
+		return
+	}
 
 	w.WriteHeader(f.status)
 	if r.Method != http.MethodHead {
