@@ -2,11 +2,11 @@ package upstreamerrors_test
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"reflect"
 	"runtime"
 	"runtime/pprof"
@@ -21,7 +21,7 @@ import (
 )
 
 // profileDir, if set, keeps each BenchmarkCPUShare profile there, for
-// go tool pprof.
+// go tool pprof: cpushare-PATH-*.pprof.
 var profileDir = flag.String("cpushare.dir", "", "write BenchmarkCPUShare's CPU profiles to this `directory`")
 
 // shareSpec names the module's handler and the reverse_proxy it wraps as a
@@ -41,8 +41,8 @@ func funcName(f any) string {
 // profiles the whole process meanwhile, and reports the module's own share
 // of the CPU: samples under its ServeHTTP but not under reverse_proxy's,
 // over all samples (Caddy, the loopback client and the upstream alike), as
-// module-%. nested-% is the module's code that reverse_proxy calls, such
-// as its response writer; it is not in module-%. samples is the profile's
+// module-%. nested-% is the self time of the module's functions that
+// reverse_proxy calls, such as its response writer; it is not in module-%. samples is the profile's
 // size (100 a CPU second). With -test.v it logs the functions that take
 // the module's own share, as a percentage of all samples.
 func BenchmarkCPUShare(b *testing.B) {
@@ -74,7 +74,7 @@ handle /refused {
 		{"refused", "/refused", normalized},
 	} {
 		b.Run("path="+p.name, func(b *testing.B) {
-			// more clients than Ps keep Caddy busy while some wait
+			// four clients per P keep Caddy busy while some wait
 			b.SetParallelism(4)
 			var buf bytes.Buffer
 			if err := pprof.StartCPUProfile(&buf); err != nil {
@@ -84,8 +84,13 @@ handle /refused {
 			pprof.StopCPUProfile()
 
 			if *profileDir != "" {
-				name := filepath.Join(*profileDir, "cpushare-"+p.name+".pprof")
-				if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
+				// one file per run: go tool pprof merges them
+				f, err := os.CreateTemp(*profileDir, "cpushare-"+p.name+"-*.pprof")
+				if err == nil {
+					_, err = f.Write(buf.Bytes())
+					err = errors.Join(err, f.Close())
+				}
+				if err != nil {
 					b.Fatal(err)
 				}
 			}

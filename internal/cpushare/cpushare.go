@@ -21,9 +21,9 @@ type Spec struct {
 	// Next is the handler it wraps; time spent under it is not the
 	// handler's own.
 	Next string
-	// Package, if set, is the handler's import path: frames of that
-	// package running under Next (a response writer's methods, called
-	// by Next) are counted in Share.Nested.
+	// Package, if set, is the handler's import path: its functions
+	// running under Next (a response writer's methods, called by Next)
+	// are counted in Share.Nested.
 	Package string
 }
 
@@ -37,8 +37,9 @@ type Share struct {
 	Handler int64
 	// Next is the samples with both Spec.Handler and Spec.Next on the stack.
 	Next int64
-	// Nested is the part of Next that ran in Spec.Package's own code
-	// called from within Spec.Next.
+	// Nested is the part of Next spent in Spec.Package's functions
+	// themselves (self time: not what they call, such as the writer
+	// they wrap, which the stack without them would run too).
 	Nested int64
 	// Flat is the handler's own samples (Handler minus Next) by the
 	// function that was running, inlined frames included.
@@ -111,7 +112,7 @@ func Measure(p *profile.Profile, spec Spec) (Share, error) {
 			continue
 		}
 		s.Next += v
-		if spec.Package != "" && slices.ContainsFunc(fs[:next], func(f string) bool { return inPackage(f, spec.Package) }) {
+		if spec.Package != "" && next > 0 && inPackage(fs[0], spec.Package) {
 			s.Nested += v
 		}
 	}
