@@ -21,7 +21,7 @@ import (
 // the same upstream, so the two differ only by the upstream_errors handler.
 // The sub-benchmarks are named route=..., for benchstat to compare:
 //
-//	go tool benchstat -table .name -col '/route@(bare stock module)' bench.txt
+//	go tool benchstat -table .config,.name -col '/route@(bare stock module)' bench.txt
 
 const (
 	// passSize is the body of a typical small API response.

@@ -106,7 +106,7 @@ handle /refused {
 				// every request runs through the module: none of them
 				// in a profile this large means the names in shareSpec
 				// no longer match the code
-				b.Fatalf("no sample under %s in %d", shareSpec.Handler, share.Total/prof.Period)
+				b.Fatalf("no sample under %s in %d samples", shareSpec.Handler, share.Total/prof.Period)
 			}
 			b.ReportMetric(share.Percent(), "module-%")
 			b.ReportMetric(share.NestedPercent(), "nested-%")
