@@ -126,14 +126,14 @@ func raceEnabled() bool {
 func BenchmarkHandlerOverhead(b *testing.B) {
 	h, w, req := passThroughSetup(b)
 
-	b.Run("bare", func(b *testing.B) {
+	b.Run("route=bare", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			w.reset()
 			_ = passThroughNext.ServeHTTP(w, req)
 		}
 	})
-	b.Run("module", func(b *testing.B) {
+	b.Run("route=module", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			w.reset()

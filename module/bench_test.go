@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -17,18 +16,18 @@ import (
 	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/testcaddy"
 )
 
-// Each benchmark runs its "bare" (or "stock") and "module" routes in one
-// Caddy instance against the same upstream, so the two differ only by the
-// upstream_errors handler; internal/benchreport turns them into ratios.
+// Each benchmark runs its baseline route ("bare" reverse_proxy, or "stock"
+// Caddy for an error) and its "module" route in one Caddy instance against
+// the same upstream, so the two differ only by the upstream_errors handler.
+// The sub-benchmarks are named route=..., for benchstat to compare:
+//
+//	go tool benchstat -table .config,.name -col '/route@(bare stock module)' bench.txt
 
 const (
 	// passSize is the body of a typical small API response.
 	passSize = 1 << 10
 	// errorPageSize is the upstream's own 500 page.
 	errorPageSize = 1 << 10
-	// bigErrorSize is an error page as large as the default discard_limit,
-	// the most an intercepted body is drained.
-	bigErrorSize = 64 << 10
 )
 
 const problemType = "application/problem+json"
@@ -47,52 +46,18 @@ handle /mod/* {
 }
 
 // BenchmarkPassThrough compares a response the module lets through with
-// the same response from a bare reverse_proxy.
+// the same response from a bare reverse_proxy, with a client on every P.
 func BenchmarkPassThrough(b *testing.B) {
 	up := testcaddy.HTTPServer(b, fixedResponse(http.StatusOK, passSize))
 	base := startBenchCaddy(b, sideBySide(up))
 	c := benchClient(b)
 
-	b.Run("bare", func(b *testing.B) {
+	b.Run("route=bare", func(b *testing.B) {
 		benchParallel(b, c, base+"/bare/", want{status: http.StatusOK, size: passSize})
 	})
-	b.Run("module", func(b *testing.B) {
+	b.Run("route=module", func(b *testing.B) {
 		benchParallel(b, c, base+"/mod/", want{status: http.StatusOK, size: passSize})
 	})
-}
-
-// BenchmarkPassThroughPaired sends one request through each route in
-// turn from one goroutine and times each, so a slow spell on the machine
-// lands on both sides alike; it reports the module's time per request
-// relative to the bare proxy's.
-func BenchmarkPassThroughPaired(b *testing.B) {
-	up := testcaddy.HTTPServer(b, fixedResponse(http.StatusOK, passSize))
-	base := startBenchCaddy(b, sideBySide(up))
-	c := benchClient(b)
-	w := want{status: http.StatusOK, size: passSize}
-	var bare, mod time.Duration
-	for i := 0; b.Loop(); i++ {
-		// alternate which side goes first, so neither always gets the
-		// warmer connection or cache
-		first, second, d1, d2 := base+"/bare/", base+"/mod/", &bare, &mod
-		if i%2 == 1 {
-			first, second, d1, d2 = second, first, d2, d1
-		}
-		for _, step := range []struct {
-			url string
-			d   *time.Duration
-		}{{first, d1}, {second, d2}} {
-			start := time.Now()
-			if err := fetch(c, step.url, w); err != nil {
-				b.Fatal(err)
-			}
-			*step.d += time.Since(start)
-		}
-	}
-	n := float64(b.N)
-	b.ReportMetric(float64(bare.Nanoseconds())/n, "bare-ns/req")
-	b.ReportMetric(float64(mod.Nanoseconds())/n, "module-ns/req")
-	b.ReportMetric(float64(mod)/float64(bare), "module/bare")
 }
 
 // BenchmarkErrorPath compares the module's normalized responses with what
@@ -102,10 +67,10 @@ func BenchmarkErrorPath(b *testing.B) {
 	closed := testcaddy.ClosedPort(b)
 	up := testcaddy.HTTPServer(b, fixedResponse(http.StatusInternalServerError, errorPageSize))
 	base := startBenchCaddy(b, fmt.Sprintf(`
-handle /closed/stock {
+handle /refused/stock {
 	reverse_proxy %[1]s
 }
-handle /closed/mod {
+handle /refused/mod {
 	upstream_errors
 	reverse_proxy %[1]s
 }
@@ -117,36 +82,48 @@ handle /500/mod {
 	reverse_proxy %[2]s
 }`, closed, up))
 	c := benchClient(b)
+	normalized := want{status: http.StatusBadGateway, size: -1, contentType: problemType}
 
-	b.Run("closed_port/stock", func(b *testing.B) {
-		benchParallel(b, c, base+"/closed/stock", want{status: http.StatusBadGateway, size: 0})
+	b.Run("cause=refused/route=stock", func(b *testing.B) {
+		benchParallel(b, c, base+"/refused/stock", want{status: http.StatusBadGateway, size: 0})
 	})
-	b.Run("closed_port/module", func(b *testing.B) {
-		benchParallel(b, c, base+"/closed/mod", want{status: http.StatusBadGateway, size: -1, contentType: problemType})
+	b.Run("cause=refused/route=module", func(b *testing.B) {
+		benchParallel(b, c, base+"/refused/mod", normalized)
 	})
-	b.Run("status_500/stock", func(b *testing.B) {
+	b.Run("cause=status_500/route=stock", func(b *testing.B) {
 		benchParallel(b, c, base+"/500/stock", want{status: http.StatusInternalServerError, size: errorPageSize})
 	})
-	b.Run("status_500/module", func(b *testing.B) {
-		benchParallel(b, c, base+"/500/mod", want{status: http.StatusBadGateway, size: -1, contentType: problemType})
+	b.Run("cause=status_500/route=module", func(b *testing.B) {
+		benchParallel(b, c, base+"/500/mod", normalized)
 	})
 }
 
 // BenchmarkInterceptedMemory measures the memory allocated per upstream
-// 500 with a 64 KiB body: intercepted (drained and replaced) by the module,
-// or passed through by a bare reverse_proxy. The module never buffers the
-// body, so its cost should not follow the body's size.
+// 500 whose page is as large as the default discard_limit (64 KiB), and
+// sixteen times larger: the page intercepted (drained, or the connection
+// dropped past the limit, and replaced) by the module, or passed through
+// by stock Caddy. B/op counts the whole process: client, Caddy and
+// upstream alike, so only the difference between the routes is the
+// module's. The module never buffers the body, so its cost should not
+// follow the body's size.
 func BenchmarkInterceptedMemory(b *testing.B) {
-	up := testcaddy.HTTPServer(b, fixedResponse(http.StatusInternalServerError, bigErrorSize))
-	base := startBenchCaddy(b, sideBySide(up))
-	c := benchClient(b)
+	for _, size := range []struct {
+		name string
+		n    int
+	}{{"64KiB", 64 << 10}, {"1MiB", 1 << 20}} {
+		b.Run("body="+size.name, func(b *testing.B) {
+			up := testcaddy.HTTPServer(b, fixedResponse(http.StatusInternalServerError, size.n))
+			base := startBenchCaddy(b, sideBySide(up))
+			c := benchClient(b)
 
-	b.Run("bare", func(b *testing.B) {
-		benchMemory(b, c, base+"/bare/", want{status: http.StatusInternalServerError, size: bigErrorSize})
-	})
-	b.Run("module", func(b *testing.B) {
-		benchMemory(b, c, base+"/mod/", want{status: http.StatusBadGateway, size: -1, contentType: problemType})
-	})
+			b.Run("route=stock", func(b *testing.B) {
+				benchSerial(b, c, base+"/bare/", want{status: http.StatusInternalServerError, size: size.n})
+			})
+			b.Run("route=module", func(b *testing.B) {
+				benchSerial(b, c, base+"/mod/", want{status: http.StatusBadGateway, size: -1, contentType: problemType})
+			})
+		})
+	}
 }
 
 // want is the response a benchmark expects on every request.
@@ -171,20 +148,14 @@ func benchParallel(b *testing.B, c *http.Client, url string, w want) {
 	})
 }
 
-// benchMemory requests url serially and reports the bytes allocated per
-// response by the whole process: client, Caddy and upstream alike, so only
-// the difference between two routes is the module's.
-func benchMemory(b *testing.B, c *http.Client, url string, w want) {
+// benchSerial requests url from one goroutine, one request at a time.
+func benchSerial(b *testing.B, c *http.Client, url string, w want) {
 	b.ReportAllocs()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
 	for b.Loop() {
 		if err := fetch(c, url, w); err != nil {
 			b.Fatal(err)
 		}
 	}
-	runtime.ReadMemStats(&after)
-	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N), "B/intercepted")
 }
 
 // fetch makes one request and checks the response against w. The body is

@@ -1,0 +1,123 @@
+package upstreamerrors_test
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"reflect"
+	"runtime"
+	"runtime/pprof"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
+	"github.com/google/pprof/profile"
+
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/cpushare"
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/testcaddy"
+	upstreamerrors "github.com/caddy-upstream-errors/caddy-upstream-errors/module"
+)
+
+// profileDir, if set, keeps each BenchmarkCPUShare profile there, for
+// go tool pprof: cpushare-PATH-*.pprof.
+var profileDir = flag.String("cpushare.dir", "", "write BenchmarkCPUShare's CPU profiles to this `directory`")
+
+// shareSpec names the module's handler and the reverse_proxy it wraps as a
+// profile spells them, taken from the functions themselves so a rename
+// cannot leave the measure silently at zero.
+var shareSpec = cpushare.Spec{
+	Handler: funcName((*upstreamerrors.Handler).ServeHTTP),
+	Next:    funcName((*reverseproxy.Handler).ServeHTTP),
+	Package: reflect.TypeFor[upstreamerrors.Handler]().PkgPath(),
+}
+
+func funcName(f any) string {
+	return runtime.FuncForPC(reflect.ValueOf(f).Pointer()).Name()
+}
+
+// BenchmarkCPUShare loads Caddy with requests on one path at a time,
+// profiles the whole process meanwhile, and reports the module's own share
+// of the CPU: samples under its ServeHTTP but not under reverse_proxy's,
+// over all samples (Caddy, the loopback client and the upstream alike), as
+// module-%. nested-% is the self time of the module's functions that
+// reverse_proxy calls, such as its response writer; it is not in module-%. samples is the profile's
+// size (100 a CPU second). With -test.v it logs the functions that take
+// the module's own share, as a percentage of all samples.
+func BenchmarkCPUShare(b *testing.B) {
+	closed := testcaddy.ClosedPort(b)
+	ok := testcaddy.HTTPServer(b, fixedResponse(http.StatusOK, passSize))
+	page := testcaddy.HTTPServer(b, fixedResponse(http.StatusInternalServerError, errorPageSize))
+	base := startBenchCaddy(b, fmt.Sprintf(`
+handle /pass {
+	upstream_errors
+	reverse_proxy %s
+}
+handle /500 {
+	upstream_errors
+	reverse_proxy %s
+}
+handle /refused {
+	upstream_errors
+	reverse_proxy %s
+}`, ok, page, closed))
+	c := benchClient(b)
+	normalized := want{status: http.StatusBadGateway, size: -1, contentType: problemType}
+
+	for _, p := range []struct {
+		name, path string
+		want       want
+	}{
+		{"pass", "/pass", want{status: http.StatusOK, size: passSize}},
+		{"status_500", "/500", normalized},
+		{"refused", "/refused", normalized},
+	} {
+		b.Run("path="+p.name, func(b *testing.B) {
+			// four clients per P keep Caddy busy while some wait
+			b.SetParallelism(4)
+			var buf bytes.Buffer
+			if err := pprof.StartCPUProfile(&buf); err != nil {
+				b.Fatalf("starting the CPU profile (not with -cpuprofile): %v", err)
+			}
+			benchParallel(b, c, base+p.path, p.want)
+			pprof.StopCPUProfile()
+
+			if *profileDir != "" {
+				// one file per run: go tool pprof merges them
+				f, err := os.CreateTemp(*profileDir, "cpushare-"+p.name+"-*.pprof")
+				if err == nil {
+					_, err = f.Write(buf.Bytes())
+					err = errors.Join(err, f.Close())
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			prof, err := profile.Parse(&buf)
+			if err != nil {
+				b.Fatal(err)
+			}
+			share, err := cpushare.Measure(prof, shareSpec)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if share.Handler == 0 && prof.Period > 0 && share.Total/prof.Period >= 50 {
+				// every request runs through the module: none of them
+				// in a profile this large means the names in shareSpec
+				// no longer match the code
+				b.Fatalf("no sample under %s in %d samples", shareSpec.Handler, share.Total/prof.Period)
+			}
+			b.ReportMetric(share.Percent(), "module-%")
+			b.ReportMetric(share.NestedPercent(), "nested-%")
+			if prof.Period > 0 {
+				b.ReportMetric(float64(share.Total/prof.Period), "samples")
+			}
+			if testing.Verbose() {
+				for _, f := range share.Top(10) {
+					b.Logf("%6.2f%% %s", 100*float64(f.Value)/float64(share.Total), f.Func)
+				}
+			}
+		})
+	}
+}
