@@ -130,3 +130,35 @@ func TestStaleUpstreamStatusIsIgnored(t *testing.T) {
 		t.Errorf("%d %q, want the respond handler's own 503", res.StatusCode, body)
 	}
 }
+
+// TestOtherHandlersPassUntouchedInJSON checks the same for handlers put
+// straight after the module in a JSON route, as a handle block would.
+func TestOtherHandlersPassUntouchedInJSON(t *testing.T) {
+	c := testcaddy.StartJSON(t, `{"apps": {"http": {"servers": {"srv0": {
+	"listen": ["127.0.0.1:PORT"],
+	"routes": [
+		{"match": [{"path": ["/static"]}], "handle": [
+			{"handler": "upstream_errors"},
+			{"handler": "static_response", "status_code": 503, "body": "busy"}
+		]},
+		{"match": [{"path": ["/error"]}], "handle": [
+			{"handler": "upstream_errors"},
+			{"handler": "error", "error": "Down for maintenance", "status_code": 503}
+		]}
+	],
+	"errors": {"routes": [{"handle": [
+		{"handler": "static_response", "status_code": "{http.error.status_code}", "body": "handled {http.error.message}"}
+	]}]}
+}}}}}`)
+	for path, want := range map[string]string{"/static": "busy", "/error": "handled Down for maintenance"} {
+		t.Run(path, func(t *testing.T) {
+			res, body, id := request(t, c, "GET", path)
+			if res.StatusCode != 503 || string(body) != want {
+				t.Errorf("%d %q, want 503 %q", res.StatusCode, body, want)
+			}
+			if es := c.ModuleEntries(id); len(es) != 0 {
+				t.Errorf("the module logged another handler's response: %v", es)
+			}
+		})
+	}
+}
