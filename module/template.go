@@ -26,7 +26,8 @@ type Template struct {
 	// The template text.
 	Inline string `json:"inline,omitempty"`
 
-	// A file to read the template from when the config loads.
+	// A file to read the template from when the config is provisioned
+	// (`caddy run`, `caddy reload`); `caddy adapt` does not read it.
 	File string `json:"file,omitempty"`
 }
 
