@@ -57,9 +57,8 @@ func TestJSONConfigErrors(t *testing.T) {
 	} {
 		t.Run(tc.handler, func(t *testing.T) {
 			cfg := strings.NewReplacer("HANDLER", `{"handler": "upstream_errors", `+tc.handler+`}`, "UPSTREAM", "127.0.0.1:1", "PORT", "0").Replace(jsonSite)
-			err := caddy.Load([]byte(`{"admin":{"disabled":true},`+cfg[1:]), true)
+			err := testcaddy.LoadError([]byte(`{"admin":{"disabled":true},` + cfg[1:]))
 			if err == nil {
-				_ = caddy.Stop()
 				t.Fatal("loaded")
 			}
 			if !strings.HasSuffix(err.Error(), tc.want) {
