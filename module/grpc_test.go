@@ -54,7 +54,7 @@ type httpAnswer struct{ detail, proxyStatus string }
 func problemDetail(t *testing.T, c *testcaddy.Caddy, path string) httpAnswer {
 	t.Helper()
 	res, body, _ := request(t, c, "POST", path)
-	var p problemBody
+	var p testcaddy.Problem
 	if err := json.Unmarshal(body, &p); err != nil || p.Detail == "" || res.Header.Get("Proxy-Status") == "" {
 		t.Fatalf("HTTP client got %d %s, want a problem body: %v", res.StatusCode, body, err)
 	}
@@ -134,7 +134,7 @@ func TestGRPCTrailersOnly(t *testing.T) {
 
 	for _, ct := range []string{"application/grpc-web", "application/grpc-web-text", "application/grpcx"} {
 		res, body, id := request(t, c, "POST", "/", "Content-Type", ct)
-		expectProblem(t, c, res, body, id, 502, "connection_refused", 0)
+		expectProblem(t, c, res, body, id, problem{status: 502, cause: "connection_refused"})
 		if res.Header.Get("Grpc-Status") != "" {
 			t.Errorf("%s got grpc-status", ct)
 		}

@@ -17,7 +17,7 @@ func TestFullUnixSocketIsOverload(t *testing.T) {
 	c := testcaddy.StartCaddyfile(t, "upstream_errors {\n\tretry_after 17\n}\nreverse_proxy unix/"+sock)
 
 	res, body, id := request(t, c, "GET", "/")
-	p := expectProblem(t, c, res, body, id, 503, "destination_overloaded", 0)
+	p := expectProblem(t, c, res, body, id, problem{status: 503, cause: "destination_overloaded"})
 	if want := "The upstream server is overloaded and could not accept the connection."; p.Detail != want {
 		t.Errorf("detail = %q, want %q", p.Detail, want)
 	}

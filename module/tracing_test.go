@@ -125,7 +125,7 @@ handle {
 
 	tp, traceID := traceparent(t)
 	res, body, id := request(t, c, "GET", "/dead/x", "Traceparent", tp)
-	p := expectProblem(t, c, res, body, id, 502, "connection_refused", 0)
+	p := expectProblem(t, c, res, body, id, problem{status: 502, cause: "connection_refused"})
 	s := waitSpan(t, col, traceID)
 	expectAttr(t, s, "error.type", "connection_refused")
 	expectAttr(t, s, "http.response.status_code", 502)

@@ -30,7 +30,7 @@ reverse_proxy `+up+` {
 	}
 
 	res, body, id := request(t, c, "GET", "/?v=a%0d%0aX-Evil:%201")
-	p := expectProblem(t, c, res, body, id, 502, "proxy_internal_error", 0)
+	p := expectProblem(t, c, res, body, id, problem{status: 502, cause: "proxy_internal_error"})
 	if want := "The proxy could not send the request to the upstream server."; p.Detail != want {
 		t.Errorf("detail = %q, want %q", p.Detail, want)
 	}

@@ -25,6 +25,8 @@ var Details = map[string]string{
 	"http_response_timeout":   "The upstream server did not respond in time.",
 	"http_protocol_error":     "The upstream server sent an invalid response.",
 	"destination_unavailable": "No upstream server is available to handle the request.",
+	"destination_overloaded":  "The upstream server is overloaded and could not accept the connection.",
+	"proxy_internal_error":    "The proxy could not send the request to the upstream server.",
 	"http_response_status":    "The upstream server could not complete the request.",
 	"upstream_error":          "The upstream server could not complete the request.",
 }
