@@ -79,20 +79,20 @@ func classify(err error) (cause string, ok bool) {
 		return CauseClientCanceled, true
 	}
 
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
+	if dnsErr, ok := errors.AsType[*net.DNSError](err); ok {
 		if dnsErr.IsTimeout {
 			return CauseDNSTimeout, true
 		}
 		return CauseDNSError, true
 	}
 
-	var opErr *net.OpError
-	isOpErr := errors.As(err, &opErr)
+	opErr, isOpErr := errors.AsType[*net.OpError](err)
+	// the message is read once: building it costs allocations every time
+	msg := err.Error()
 
 	// TLS errors come before the generic network checks because a
 	// handshake failure may wrap a reset or EOF from the server.
-	if c, ok := classifyTLS(err); ok {
+	if c, ok := classifyTLS(err, msg); ok {
 		return c, true
 	}
 
@@ -104,8 +104,7 @@ func classify(err error) (cause string, ok bool) {
 		return CauseDestinationOverloaded, true
 	}
 
-	var netErr net.Error
-	if errors.As(err, &netErr) && netErr.Timeout() || errors.Is(err, context.DeadlineExceeded) {
+	if netErr, ok := errors.AsType[net.Error](err); ok && netErr.Timeout() || errors.Is(err, context.DeadlineExceeded) {
 		switch {
 		case isOpErr && opErr.Op == "dial":
 			return CauseConnectionTimeout, true
@@ -132,8 +131,6 @@ func classify(err error) (cause string, ok bool) {
 		return CauseConnectionTerminated, true
 	}
 
-	var protoErr textproto.ProtocolError
-	msg := err.Error()
 	switch {
 	case strings.Contains(msg, msgOutgoingHeader),
 		strings.Contains(msg, msgOutgoingTrailer),
@@ -141,7 +138,7 @@ func classify(err error) (cause string, ok bool) {
 		strings.Contains(msg, msgOutgoingH2Header),
 		strings.Contains(msg, msgOutgoingH2Trailer):
 		return CauseProxyInternalError, true
-	case errors.As(err, &protoErr),
+	case isProtocolError(err),
 		strings.Contains(msg, msgMalformed),
 		strings.Contains(msg, msgHeaderTooBig),
 		strings.Contains(msg, msgContentLength),
@@ -163,26 +160,33 @@ func classify(err error) (cause string, ok bool) {
 }
 
 // classifyTLS recognizes handshake and certificate failures.
-func classifyTLS(err error) (string, bool) {
-	var (
-		certErr    *tls.CertificateVerificationError
-		unknownCA  x509.UnknownAuthorityError
-		hostErr    x509.HostnameError
-		invalidErr x509.CertificateInvalidError
-	)
-	if errors.As(err, &certErr) || errors.As(err, &unknownCA) ||
-		errors.As(err, &hostErr) || errors.As(err, &invalidErr) {
+func classifyTLS(err error, msg string) (string, bool) {
+	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
 		return CauseTLSCertificateError, true
 	}
-	var (
-		recErr   tls.RecordHeaderError
-		alertErr tls.AlertError
-	)
-	if errors.As(err, &recErr) || errors.As(err, &alertErr) {
+	if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
+		return CauseTLSCertificateError, true
+	}
+	if _, ok := errors.AsType[x509.HostnameError](err); ok {
+		return CauseTLSCertificateError, true
+	}
+	if _, ok := errors.AsType[x509.CertificateInvalidError](err); ok {
+		return CauseTLSCertificateError, true
+	}
+	if _, ok := errors.AsType[tls.RecordHeaderError](err); ok {
 		return CauseTLSProtocolError, true
 	}
-	if strings.HasPrefix(err.Error(), "tls: ") || strings.Contains(err.Error(), "remote error: tls") {
+	if _, ok := errors.AsType[tls.AlertError](err); ok {
+		return CauseTLSProtocolError, true
+	}
+	if strings.HasPrefix(msg, "tls: ") || strings.Contains(msg, "remote error: tls") {
 		return CauseTLSProtocolError, true
 	}
 	return "", false
+}
+
+// isProtocolError reports whether err holds a textproto.ProtocolError.
+func isProtocolError(err error) bool {
+	_, ok := errors.AsType[textproto.ProtocolError](err)
+	return ok
 }

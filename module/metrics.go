@@ -34,3 +34,36 @@ func registerMetrics(registry *prometheus.Registry) error {
 	}
 	return err
 }
+
+// counterKey names one series of the counter.
+type counterKey struct {
+	server string
+	status int
+	cause  string
+}
+
+// counters caches each series' counter: looking one up by its label
+// values hashes and formats them, which the error path does not need to
+// repeat for the few series a server has.
+var counters = struct {
+	sync.RWMutex
+	m map[counterKey]prometheus.Counter
+}{m: make(map[counterKey]prometheus.Counter)}
+
+// countResponse adds one to the series for server, status and cause.
+func countResponse(server string, status int, cause string) {
+	if metrics.responses == nil {
+		return // not provisioned, as in unit tests of the handler
+	}
+	k := counterKey{server, status, cause}
+	counters.RLock()
+	c := counters.m[k]
+	counters.RUnlock()
+	if c == nil {
+		c = metrics.responses.WithLabelValues(server, statusText(status), statusClass(status), cause)
+		counters.Lock()
+		counters.m[k] = c
+		counters.Unlock()
+	}
+	c.Inc()
+}

@@ -134,6 +134,7 @@ type Handler struct {
 	retryAfter  string
 	templates   map[string]*compiledTemplate
 	memberNames []string
+	bodies      *bodyCache
 	logger      *zap.Logger
 }
 
@@ -184,6 +185,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.templates[format] = ct
 	}
 	h.memberNames = sortedMembers(h.Members)
+	h.bodies = new(bodyCache)
 	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("registering metrics: %v", err)
 	}

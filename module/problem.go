@@ -2,7 +2,6 @@ package upstreamerrors
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -16,19 +15,12 @@ func (h *Handler) problemType(cause string) string {
 	return h.Type
 }
 
-// instance is the path the client asked for, as it sent it (escaped),
-// before any rewrite; the query is left out since it may carry secrets.
-func instance(r *http.Request) string {
-	return originalRequest(r).URL.EscapedPath()
-}
-
-// originalRequest returns the request as the client sent it, before any
-// rewrite or prefix strip.
-func originalRequest(r *http.Request) *http.Request {
+// originalURI returns the path (escaped) and the request URI as the client
+// sent them, before any rewrite or prefix strip. The path is the problem's
+// instance; the query is left out of it since it may carry secrets.
+func originalURI(r *http.Request) (path, requestURI string) {
 	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && orig.URL != nil {
-		return &orig
+		return orig.URL.EscapedPath(), orig.RequestURI
 	}
-	return r
+	return r.URL.EscapedPath(), r.RequestURI
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -54,7 +54,7 @@ func (h *Handler) render(format string, v bodyValues, repl *caddy.Replacer) []by
 	}
 	switch format {
 	case FormatHTML:
-		return renderHTML(v)
+		return appendHTMLBody(nil, h.bodyParts(&v), &v)
 	case FormatText:
 		return renderText(v)
 	}
@@ -63,37 +63,14 @@ func (h *Handler) render(format string, v bodyValues, repl *caddy.Replacer) []by
 
 // renderJSON writes the RFC 9457 object, then any configured members.
 func (h *Handler) renderJSON(v bodyValues, repl *caddy.Replacer) []byte {
-	var buf bytes.Buffer
-	buf.Grow(256)
-	buf.WriteByte('{')
-	member := func(name string, value any) {
-		if buf.Len() > 1 {
-			buf.WriteByte(',')
-		}
-		k, _ := json.Marshal(name)
-		val, _ := json.Marshal(value)
-		buf.Write(k)
-		buf.WriteByte(':')
-		buf.Write(val)
-	}
-	member("type", v.Type)
-	member("title", v.Title)
-	member("status", v.Status)
-	member("detail", v.Detail)
-	member("instance", v.Instance)
-	member("cause", v.Cause)
-	if v.RequestID != "" {
-		member("request_id", v.RequestID)
-	}
-	for _, name := range h.memberNames {
+	member := func(name string) string {
 		value := h.Members[name]
 		if repl != nil {
 			value = repl.ReplaceKnown(value, "")
 		}
-		member(name, value)
+		return value
 	}
-	buf.WriteString("}\n")
-	return buf.Bytes()
+	return h.appendJSONBody(make([]byte, 0, 320), h.bodyParts(&v), &v, member)
 }
 
 // jsonKeepsShape reports whether out, a custom JSON body, is valid JSON
@@ -216,7 +193,7 @@ func renderHTML(v bodyValues) []byte {
 func renderText(v bodyValues) []byte {
 	v = v.escaped(stripControl)
 	var b strings.Builder
-	b.WriteString(itoa(v.Status))
+	b.WriteString(statusText(v.Status))
 	b.WriteByte(' ')
 	b.WriteString(v.Title)
 	b.WriteByte('\n')

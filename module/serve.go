@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -18,6 +19,10 @@ type failure struct {
 	status         int
 	upstreamStatus int
 	err            error
+
+	// requestID and uri are filled in once by respond for the log.
+	requestID string
+	uri       string
 }
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
@@ -50,7 +55,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	case err != nil:
 		return h.handleError(rw, r, err)
 	case rw.status == statusClientClosed:
-		h.log(r, failure{cause: CauseClientCanceled, status: statusClientClosed, err: r.Context().Err()})
+		h.report(r, failure{cause: CauseClientCanceled, status: statusClientClosed, err: r.Context().Err()})
 	}
 	return nil
 }
@@ -70,7 +75,7 @@ func (h *Handler) handleError(rw *responseWriter, r *http.Request, err error) er
 	}
 	if rw.wroteHeader {
 		// the response is already on the wire; nothing can replace it
-		h.log(r, failure{cause: CauseHTTPResponseIncomplete, status: rw.status, err: err})
+		h.report(r, failure{cause: CauseHTTPResponseIncomplete, status: rw.status, err: err})
 		return err
 	}
 	var herr caddyhttp.HandlerError
@@ -80,7 +85,7 @@ func (h *Handler) handleError(rw *responseWriter, r *http.Request, err error) er
 	}
 	cause, ok := classify(err)
 	if cause == CauseClientCanceled || status == statusClientClosed {
-		h.log(r, failure{cause: CauseClientCanceled, status: statusClientClosed, err: err})
+		h.report(r, failure{cause: CauseClientCanceled, status: statusClientClosed, err: err})
 		return nil
 	}
 	if !ok && status != http.StatusBadGateway && status != http.StatusServiceUnavailable && status != http.StatusGatewayTimeout {
@@ -128,7 +133,7 @@ func (h *Handler) recovered(rw *responseWriter, r *http.Request, v any) error {
 	}
 	if rw.intercepted {
 		if err := r.Context().Err(); err != nil {
-			h.log(r, failure{cause: CauseClientCanceled, status: statusClientClosed, err: err})
+			h.report(r, failure{cause: CauseClientCanceled, status: statusClientClosed, err: err})
 			return nil
 		}
 		h.replace(rw, r, rw.drainError())
@@ -139,7 +144,7 @@ func (h *Handler) recovered(rw *responseWriter, r *http.Request, v any) error {
 		if r.Context().Err() != nil {
 			cause = CauseClientCanceled
 		}
-		h.log(r, failure{cause: cause, status: rw.status, err: errResponseAborted})
+		h.report(r, failure{cause: cause, status: rw.status, err: errResponseAborted})
 	}
 	panic(v)
 }
@@ -177,6 +182,9 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 	}
 
 	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	path, uri := originalURI(r)
+	f.requestID = h.requestID(r, repl)
+	f.uri = uri
 	v := bodyValues{
 		Status:    f.status,
 		Title:     http.StatusText(f.status),
@@ -184,8 +192,8 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 		Cause:     f.cause,
 		Class:     statusClass(f.status),
 		Type:      h.problemType(f.cause),
-		Instance:  instance(r),
-		RequestID: h.requestID(r, repl),
+		Instance:  path,
+		RequestID: f.requestID,
 	}
 	if v.Title == "" {
 		v.Title = "Error"
@@ -193,34 +201,36 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 	if v.Detail == "" {
 		v.Detail = causes[CauseUpstreamError].detail
 	}
-	if repl != nil {
-		repl.Set("http.upstream_errors.status", v.Status)
-		repl.Set("http.upstream_errors.class", v.Class)
-		repl.Set("http.upstream_errors.cause", v.Cause)
-		repl.Set("http.upstream_errors.title", v.Title)
-		repl.Set("http.upstream_errors.detail", v.Detail)
-		repl.Set("http.upstream_errors.type", v.Type)
-		repl.Set("http.upstream_errors.instance", v.Instance)
-		repl.Set("http.upstream_errors.request_id", v.RequestID)
-	}
+	setPlaceholders(repl, &v)
 
 	format := negotiate(r.Header.Values("Accept"), h.Format)
 	body := h.render(format, v, repl)
 
+	// one backing array for the module's own fields, which are set fresh
+	// on every response
+	vals := make([]string, 7)
+	set := func(i int, k, val string) {
+		vals[i] = val
+		hdr[k] = vals[i : i+1 : i+1]
+	}
 	if v.RequestID != "" {
-		hdr.Set(h.RequestIDHeader, v.RequestID)
+		set(0, h.RequestIDHeader, v.RequestID)
 	}
 	setRetryAfter(hdr, f.status, h.retryAfter)
 	if !h.DisableProxyStatus {
-		hdr.Set("Proxy-Status", proxyStatus(h.ProxyStatusName, f))
+		set(1, "Proxy-Status", proxyStatus(h.ProxyStatusName, f))
 	}
-	hdr.Set("Content-Type", mediaType(format))
-	hdr.Add("Vary", "Accept")
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Content-Length", itoa(len(body)))
+	set(2, "Content-Type", mediaType(format))
+	if vary := hdr["Vary"]; len(vary) > 0 {
+		hdr["Vary"] = append(slices.Clip(vary), "Accept")
+	} else {
+		set(3, "Vary", "Accept")
+	}
+	set(4, "Cache-Control", "no-store")
+	set(5, "X-Content-Type-Options", "nosniff")
+	set(6, "Content-Length", strconv.Itoa(len(body)))
 
-	h.log(r, f)
+	h.report(r, f)
 	recordSpan(r, f, v)
 	if isGRPC(r) {
 		h.respondGRPC(w, f, v)
@@ -233,24 +243,36 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 	}
 }
 
-// log writes the one entry for a normalized response.
+// report counts f in the metric and writes its one log entry: every
+// failure the module answers or only logs goes through here once.
+func (h *Handler) report(r *http.Request, f failure) {
+	server := ""
+	if srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server); ok {
+		server = srv.Name()
+	}
+	countResponse(server, f.status, f.cause)
+	h.log(r, f)
+}
+
+// log writes the log entry for f.
 func (h *Handler) log(r *http.Request, f failure) {
 	lvl := zapcore.ErrorLevel
 	if f.cause == CauseClientCanceled {
 		lvl = zapcore.InfoLevel
 	}
-	server := ""
-	if srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server); ok {
-		server = srv.Name()
-	}
-	metrics.responses.WithLabelValues(server, itoa(f.status), statusClass(f.status), f.cause).Inc()
-
 	c := h.logger.Check(lvl, "upstream error")
 	if c == nil {
 		return
 	}
-	fields := make([]zap.Field, 0, 10)
-	fields = append(fields,
+	if f.uri == "" {
+		_, f.uri = originalURI(r)
+	}
+	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if f.requestID == "" {
+		f.requestID = h.requestID(r, repl)
+	}
+	var buf [10]zap.Field
+	fields := append(buf[:0],
 		zap.Int("status", f.status),
 		zap.String("class", statusClass(f.status)),
 		zap.String("cause", f.cause),
@@ -260,12 +282,12 @@ func (h *Handler) log(r *http.Request, f failure) {
 	}
 	fields = append(fields,
 		zap.String("method", r.Method),
-		zap.String("uri", originalRequest(r).RequestURI),
+		zap.String("uri", f.uri),
 	)
-	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
-		if id := h.requestID(r, repl); id != "" {
-			fields = append(fields, zap.String("request_id", id))
-		}
+	if f.requestID != "" {
+		fields = append(fields, zap.String("request_id", f.requestID))
+	}
+	if repl != nil {
 		if up, ok := repl.GetString("http.reverse_proxy.upstream.hostport"); ok && up != "" {
 			fields = append(fields, zap.String("upstream", up))
 		}
@@ -281,5 +303,7 @@ func statusClass(status int) string {
 	if status < 100 || status > 599 {
 		return "unknown"
 	}
-	return string(rune('0'+status/100)) + "xx"
+	return statusClasses[status/100]
 }
+
+var statusClasses = [...]string{1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
