@@ -16,73 +16,72 @@ import (
 	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/testcaddy"
 )
 
-// stallingUpstream answers every request with head, then sends nothing
-// more until the proxy closes the connection, which it reports on closed.
-func stallingUpstream(t *testing.T, head string) (addr string, closed <-chan struct{}) {
-	ch := make(chan struct{}, 1024)
-	addr = testcaddy.RawServer(t, func(c net.Conn, r *http.Request) {
-		io.WriteString(c, head)
-		testcaddy.Hang(c, r)
-		ch <- struct{}{}
-	})
-	return addr, ch
-}
-
 // TestStalledErrorBodyIsAbandoned checks that an intercepted body that
 // stops arriving holds neither the client nor the upstream connection past
 // the discard window, for many requests at once.
 func TestStalledErrorBodyIsAbandoned(t *testing.T) {
-	for _, tc := range []struct{ name, head string }{
-		{"within limit", "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 1000\r\n\r\npartial"},
-		{"over limit", "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 100000000\r\n\r\n"},
-		{"chunked", "HTTP/1.1 503 Service Unavailable\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			up, closed := stallingUpstream(t, tc.head)
-			c := testcaddy.StartCaddyfile(t, "upstream_errors\nreverse_proxy "+up)
+	cases := []struct {
+		name, head       string
+		status, upstream int
+	}{
+		{"within-limit", "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 1000\r\n\r\npartial", 502, 500},
+		{"over-limit", "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 100000000\r\n\r\n", 502, 500},
+		{"chunked", "HTTP/1.1 503 Service Unavailable\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", 503, 503},
+	}
+	// every upstream reports on the one channel when the proxy hangs up
+	closed := make(chan struct{}, 1024)
+	site := ""
+	for _, tc := range cases {
+		up := testcaddy.RawServer(t, func(c net.Conn, r *http.Request) {
+			io.WriteString(c, tc.head)
+			testcaddy.Hang(c, r)
+			closed <- struct{}{}
+		})
+		site += fmt.Sprintf("handle_path /%s/* {\n\tupstream_errors\n\treverse_proxy %s\n}\n", tc.name, up)
+	}
+	c := testcaddy.StartCaddyfile(t, site)
 
-			const n = 50
-			// the upstream stalls until the test ends, so any bound here
-			// shows the module let go; the window is one second
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			var wg sync.WaitGroup
-			errs := make(chan error, n)
-			for i := range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					req, _ := http.NewRequestWithContext(ctx, "GET", c.URL(fmt.Sprintf("/stall/%d", i)), nil)
-					res, err := c.Client.Do(req)
-					if err != nil {
-						errs <- err
-						return
-					}
-					io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-					if res.StatusCode < 502 || res.StatusCode > 503 || res.Header.Get("Content-Type") != "application/problem+json" {
-						errs <- fmt.Errorf("status %d %q", res.StatusCode, res.Header.Get("Content-Type"))
-					}
-				}()
+	const n = 51
+	// the upstreams stall until the test ends, so any bound here shows
+	// the module let go; the window is one second
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		tc := cases[i%len(cases)]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequestWithContext(ctx, "GET", c.URL(fmt.Sprintf("/%s/stall/%d", tc.name, i)), nil)
+			res, err := c.Client.Do(req)
+			if err != nil {
+				errs <- fmt.Errorf("%s: %v", tc.name, err)
+				return
 			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				t.Errorf("stalled error body: %v", err)
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != tc.status || res.Header.Get("Content-Type") != "application/problem+json" {
+				errs <- fmt.Errorf("%s: status %d %q, want %d", tc.name, res.StatusCode, res.Header.Get("Content-Type"), tc.status)
 			}
-			for i := range n {
-				select {
-				case <-closed:
-				case <-time.After(10 * time.Second):
-					t.Fatalf("%d of %d upstream connections still open while the upstream stalls", n-i, n)
-				}
-			}
-			res, body, id := request(t, c, "GET", "/one")
-			status, upstream := 502, 500
-			if strings.Contains(tc.head, " 503 ") {
-				status, upstream = 503, 503
-			}
-			expectProblem(t, c, res, body, id, problem{status: status, cause: "http_response_status", upstream: upstream})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("stalled error body: %v", err)
+	}
+	for i := range n {
+		select {
+		case <-closed:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d upstream connections still open while the upstreams stall", n-i, n)
+		}
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res, body, id := request(t, c, "GET", "/"+tc.name+"/one")
+			expectProblem(t, c, res, body, id, problem{status: tc.status, cause: "http_response_status", upstream: tc.upstream})
 		})
 	}
 }
