@@ -120,14 +120,30 @@ func nilIfEmpty(s string) any {
 	return s
 }
 
-// FuzzNegotiate checks that any Accept header picks a known format.
+// FuzzNegotiate checks that any Accept fields pick a known format, that
+// several field lines mean the same as one joined with commas, and that
+// repeating the ranges changes nothing.
 func FuzzNegotiate(f *testing.F) {
-	f.Add("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
-	f.Add("application/json;q=0.5, text/plain")
-	f.Add(";;q=,*/*;q=0")
-	f.Fuzz(func(t *testing.T, accept string) {
-		if got := negotiate([]string{accept}, FormatProblem); !validFormat(got) {
-			t.Fatalf("negotiate(%q) = %q", accept, got)
+	f.Add("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "")
+	f.Add("application/json;q=0.5, text/plain", "text/html;q=0")
+	f.Add(";;q=,*/*;q=0", "application/*;q=0.001")
+	f.Add(`text/html;charset="a;q=0"`, `image/png;x=", application/json"`)
+	f.Fuzz(func(t *testing.T, a, b string) {
+		for _, def := range []string{FormatProblem, FormatHTML} {
+			got := negotiate([]string{a, b}, def)
+			if !validFormat(got) {
+				t.Fatalf("negotiate(%q, %q) = %q", a, b, got)
+			}
+			if strings.ContainsRune(a, '"') {
+				// an unclosed quote would swallow what follows
+				continue
+			}
+			if joined := negotiate([]string{a + "," + b}, def); joined != got {
+				t.Fatalf("field lines %q, %q pick %s; joined they pick %s", a, b, got, joined)
+			}
+			if twice := negotiate([]string{a, a, b}, def); twice != got {
+				t.Fatalf("repeating %q changes %s to %s", a, got, twice)
+			}
 		}
 	})
 }
