@@ -32,7 +32,10 @@ func TestJSONConfigErrors(t *testing.T) {
 	for _, tc := range []struct{ handler, want string }{
 		{`{"handler": "upstream_errors", "status_map": {"connection_refused": 200}}`, `loading module 'upstream_errors': http.handlers.upstream_errors: invalid configuration: status_map "connection_refused": target 200 is not a 5xx status`},
 		{`{"handler": "upstream_errors", "status_map": {"timeouts": 504}}`, `status_map: unknown key "timeouts"`},
-		{`{"handler": "upstream_errors", "intercept": ["5xx", "450"]}`, `intercept "450": only 5xx upstream statuses can be intercepted`},
+		{`{"handler": "upstream_errors", "intercept": ["5xx", "350"]}`, `intercept "350": only 4xx and 5xx upstream statuses can be intercepted`},
+		{`{"handler": "upstream_errors", "intercept": ["3xx"]}`, `intercept "3xx": only 4xx and 5xx upstream statuses can be intercepted`},
+		{`{"handler": "upstream_errors", "pass_json": ["4xx", "json"]}`, `pass_json "json": want 4xx or 5xx`},
+		{`{"handler": "upstream_errors", "pass_json": "4xx"}`, `pass_json`},
 		{`{"handler": "upstream_errors", "intercept": ["five"]}`, `intercept: "five" is not an HTTP status code`},
 		{`{"handler": "upstream_errors", "retry_after": "-3s"}`, `retry_after -3s: must not be negative`},
 		{`{"handler": "upstream_errors", "retry_after": "soon"}`, `http.handlers.upstream_errors: time: invalid duration "soon"`},

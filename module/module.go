@@ -58,9 +58,18 @@ type Handler struct {
 	StatusMap map[string]int `json:"status_map,omitempty"`
 
 	// Upstream response statuses to replace, as codes (`500`), ranges
-	// (`500-504`) or classes (`5xx`). Only 5xx statuses can be listed.
-	// Default: `5xx`.
+	// (`500-504`) or classes (`5xx`). 4xx and 5xx statuses can be listed
+	// (`4xx 5xx` replaces legacy 4xx pages too); a replaced 4xx keeps its
+	// status. Default: `5xx`.
 	Intercept []string `json:"intercept,omitempty"`
+
+	// Status classes (`4xx`, `5xx`) whose intercepted upstream responses
+	// pass through untouched when their body is already JSON
+	// (`application/json`, `application/problem+json` or any `+json`
+	// type): a modern backend's validation errors are meant for its
+	// clients, while a 5xx body may leak a stack trace. An empty list
+	// replaces every intercepted response. Default: `["4xx"]`.
+	PassJSON *[]string `json:"pass_json,omitempty"`
 
 	// Pass every upstream response through, whatever its status; only
 	// failures to get a response are normalized.
@@ -112,6 +121,7 @@ type Handler struct {
 	RequestIDHeader string `json:"request_id_header,omitempty"`
 
 	intercept   []statusRange
+	passJSON    classSet
 	keep        []string
 	retryAfter  string
 	templates   map[string]*compiledTemplate
@@ -190,6 +200,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 	}
 
+	h.passJSON = h.passJSONClasses()
+
 	// round up so a sub-second value still asks for a wait
 	secs := (time.Duration(h.RetryAfter) + time.Second - 1) / time.Second
 	h.retryAfter = fmt.Sprint(int64(secs))
@@ -212,9 +224,12 @@ func (h *Handler) Validate() error {
 		if err != nil {
 			return fmt.Errorf("intercept: %v", err)
 		}
-		if r.lo < 500 {
-			return fmt.Errorf("intercept %q: only 5xx upstream statuses can be intercepted", s)
+		if r.lo < 400 {
+			return fmt.Errorf("intercept %q: only 4xx and 5xx upstream statuses can be intercepted", s)
 		}
+	}
+	if err := h.validatePassJSON(); err != nil {
+		return err
 	}
 	if h.RetryAfter < 0 {
 		return fmt.Errorf("retry_after %s: must not be negative", time.Duration(h.RetryAfter))

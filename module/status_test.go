@@ -63,7 +63,7 @@ func TestValidate(t *testing.T) {
 		{Handler{StatusMap: map[string]int{"connection_refused": 700}}, `status_map "connection_refused": status 700 is outside 100-599`},
 		{Handler{StatusMap: map[string]int{"bogus": 502}}, `status_map: unknown key "bogus"`},
 		{Handler{StatusMap: map[string]int{"404": 502}}, `status_map: key "404" is not an upstream 5xx status`},
-		{Handler{Intercept: []string{"404"}}, `intercept "404": only 5xx upstream statuses can be intercepted`},
+		{Handler{Intercept: []string{"304"}}, `intercept "304": only 4xx and 5xx upstream statuses can be intercepted`},
 		{Handler{Intercept: []string{"700"}}, `intercept: status 700 is outside 100-599`},
 		{Handler{RetryAfter: caddy.Duration(-time.Second)}, `retry_after -1s: must not be negative`},
 		{Handler{DiscardLimit: -1}, `discard_limit -1: must not be negative`},

@@ -117,7 +117,7 @@ func (rw *responseWriter) WriteHeader(status int) {
 	}
 	rw.status = status
 	rw.upstream = upstream
-	if upstream && rw.h.intercepts(status) {
+	if upstream && rw.h.intercepts(status) && !rw.h.passesJSON(status, rw.Header()) {
 		rw.intercept()
 		return
 	}
