@@ -23,6 +23,7 @@ func TestSiteErrorsInErrorRoute(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "index.html"), []byte("<p>home</p>"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	up := testcaddy.HTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	c := testcaddy.StartCaddyfile(t, `handle /files/* {
 	root * `+root+`
 	uri strip_prefix /files
@@ -53,6 +54,14 @@ handle /unimplemented {
 }
 handle /dead {
 	reverse_proxy `+testcaddy.ClosedPort(t)+`
+}
+handle /closed {
+	reverse_proxy `+up+` {
+		@ok status 2xx
+		handle_response @ok {
+			error "closed for the night" 503
+		}
+	}
 }
 handle_errors {
 	upstream_errors {
@@ -93,6 +102,20 @@ handle_errors {
 		es := c.ModuleEntries(id)
 		if len(es) != 1 || es[0]["error"] != "kaboom at 10.1.2.3" {
 			t.Errorf("log entries %v, want one with the error's message", es)
+		}
+	})
+
+	t.Run("an error after a proxied response names no upstream", func(t *testing.T) {
+		res, body, id := request(t, c, "GET", "/closed")
+		expectReplaced(t, c, res, body, id, replaced{
+			problem: problem{status: 503, cause: "proxy_internal_response", detail: testcaddy.LocalServerDetails[503]},
+			local:   true,
+			kept:    map[string]string{"Retry-After": "20"},
+		})
+		for _, e := range c.ModuleEntries(id) {
+			if u, ok := e["upstream"]; ok {
+				t.Errorf("log names upstream %v for the site's own error", u)
+			}
 		}
 	})
 

@@ -43,6 +43,10 @@ const (
 // Default status table: timeouts answer 504, no available upstream answers
 // 503 (with Retry-After), every other failure answers 502; an upstream 502,
 // 503 or 504 keeps its status and any other upstream 5xx becomes 502.
+// Upstream 4xx pages are replaced only when intercept lists them, and
+// keep their status. In an error route (handle_errors) the handler answers
+// the error being handled, such as file_server's 404 or basic_auth's 401,
+// the same way, without calling the next handler.
 //
 // When it normalizes a response, this module sets the placeholders
 // `{http.upstream_errors.status}`, `{http.upstream_errors.class}`,

@@ -287,7 +287,8 @@ func (h *Handler) log(r *http.Request, f failure) {
 		if id := h.requestID(r, repl); id != "" {
 			fields = append(fields, zap.String("request_id", id))
 		}
-		if up, ok := repl.GetString("http.reverse_proxy.upstream.hostport"); ok && up != "" {
+		// a site's own error names no upstream, whatever proxied before it
+		if up, ok := repl.GetString("http.reverse_proxy.upstream.hostport"); ok && up != "" && !f.local {
 			fields = append(fields, zap.String("upstream", up))
 		}
 	}

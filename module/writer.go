@@ -30,8 +30,9 @@ var (
 )
 
 // responseWriter passes a response through untouched unless it is an
-// upstream's response reverse_proxy is copying and its status is
-// intercepted; then the status and body never reach the client.
+// upstream's response reverse_proxy is copying, its status is intercepted
+// and its body is not JSON of a pass_json class; then the status and body
+// never reach the client.
 // It never buffers: a passed-through response is written as it comes.
 type responseWriter struct {
 	caddyhttp.ResponseWriterWrapper
