@@ -29,6 +29,12 @@ func TestSiteErrorsInErrorRoute(t *testing.T) {
 	uri strip_prefix /files
 	file_server
 }
+handle /wrapped/* {
+	upstream_errors
+	root * `+root+`
+	uri strip_prefix /wrapped
+	file_server
+}
 handle /private/* {
 	basic_auth {
 		alice `+basicAuthHash+`
@@ -77,6 +83,9 @@ handle_errors {
 		kept   map[string]string
 	}{
 		{"/files/missing.html", 404, "http_request_error", clientDetail(404), nil},
+		// the main route's module leaves file_server's error to the error
+		// route: one response, one log entry
+		{"/wrapped/missing.html", 404, "http_request_error", clientDetail(404), nil},
 		{"/private/x", 401, "http_request_denied", clientDetail(401), map[string]string{"Www-Authenticate": `Basic realm="restricted"`}},
 		{"/forbidden", 403, "http_request_denied", clientDetail(403), nil},
 		{"/maintenance", 503, "proxy_internal_response", testcaddy.LocalServerDetails[503], map[string]string{"Retry-After": "3600"}},
