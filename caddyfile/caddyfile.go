@@ -5,6 +5,7 @@
 //	upstream_errors [<matcher>] {
 //		status            <cause|timeout|upstream status|5xx> <5xx status>
 //		intercept         <status|range|class>... | off
+//		pass_json         4xx|5xx... | off
 //		retry_after       <duration|seconds>
 //		keep_headers      <field>...
 //		discard_limit     <size>
@@ -120,6 +121,11 @@ func Unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 				}
 			}
 			m.Intercept = append(m.Intercept, args...)
+
+		case "pass_json":
+			if err := parsePassJSON(d, m); err != nil {
+				return err
+			}
 
 		case "retry_after":
 			arg, err := oneArg(d)

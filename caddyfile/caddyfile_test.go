@@ -144,7 +144,7 @@ func TestAdaptErrors(t *testing.T) {
 		{"status key not 5xx", []string{"!status 404 502"}, `status: key "404" is not a cause code, "timeout", "5xx" or an upstream 5xx status`},
 		{"status repeated", []string{"status 502 502", "!status 502 503"}, `status: "502" is mapped twice`},
 		{"intercept empty", []string{"!intercept"}, "intercept needs statuses (such as 5xx, 500-504, 503) or off"},
-		{"intercept 4xx", []string{"!intercept 500 404"}, `intercept: "404": only 5xx upstream statuses can be intercepted`},
+		{"intercept 3xx", []string{"!intercept 500 304"}, `intercept: "304": only 4xx and 5xx upstream statuses can be intercepted`},
 		{"intercept reversed range", []string{"!intercept 504-500"}, `intercept: range "504-500" ends before it starts`},
 		{"intercept class range", []string{"!intercept 5xx-6xx"}, `intercept: "5xx-6xx" is not a status (503), range (500-504) or class (5xx)`},
 		{"intercept off then statuses", []string{"intercept off", "!intercept 500"}, `intercept: off cannot be combined with statuses ["500"]`},

@@ -6,6 +6,8 @@
 //	pool          a health-checked pool: 503 with Retry-After when all are down
 //	slow-backend  transport timeouts answered 504
 //	mixed-site    an API route and a browser route, tuned apart
+//	legacy-api    an old API's HTML 4xx pages replaced, its JSON errors passed
+//	site-errors   the site's own errors (file_server, maintenance) in handle_errors
 //	json          minimal's configuration as Caddy JSON
 //	demo          the program behind `go run ./examples/demo`
 //	legacy        the misbehaving backend the examples proxy to

@@ -29,6 +29,8 @@ var examples = map[string]func(t *testing.T){
 	"slow-backend": testSlowBackend,
 	"mixed-site":   testMixedSite,
 	"demo":         testDemo,
+	"legacy-api":   testLegacyAPI,
+	"site-errors":  testSiteErrors,
 }
 
 // placeholders are the environment variables the example files read.
@@ -36,7 +38,7 @@ var examples = map[string]func(t *testing.T){
 // unless the test sets one.
 var placeholders = []string{
 	"SITE_ADDR", "LEGACY", "LEGACY2", "API", "DEAD",
-	"DEMO_HOST", "DEMO_PORT", "DEMO_ADMIN",
+	"DEMO_HOST", "DEMO_PORT", "DEMO_ADMIN", "DOCS",
 }
 
 func TestExamples(t *testing.T) {

@@ -41,7 +41,9 @@ func TestJSONConfigErrors(t *testing.T) {
 	for _, tc := range []struct{ handler, want string }{
 		{`"status_map": {"connection_refused": 200}`, invalid + `status_map: "connection_refused" maps to 200, not a 5xx status; upstream failures are answered with 5xx`},
 		{`"status_map": {"timeouts": 504}`, invalid + `status_map: key "timeouts" is not a cause code, "timeout", "5xx" or an upstream 5xx status`},
-		{`"intercept": ["5xx", "450"]`, provision + `intercept: "450": only 5xx upstream statuses can be intercepted`},
+		{`"intercept": ["5xx", "350"]`, provision + `intercept: "350": only 4xx and 5xx upstream statuses can be intercepted`},
+		{`"intercept": ["3xx"]`, provision + `intercept: "3xx": only 4xx and 5xx upstream statuses can be intercepted`},
+		{`"pass_json": ["4xx", "json"]`, invalid + `pass_json: "json" is not a status class; want 4xx or 5xx (or off for none)`},
 		{`"intercept": ["five"]`, provision + `intercept: "five" is not a status (503), range (500-504) or class (5xx)`},
 		{`"intercept": ["500"], "disable_intercept": true`, invalid + `disable_intercept: cannot be combined with intercept ["500"]`},
 		{`"proxy_status_name": "edge-1", "disable_proxy_status": true`, invalid + `disable_proxy_status: cannot be combined with proxy_status_name "edge-1"`},

@@ -15,6 +15,12 @@ var statusDetails = map[int]string{
 
 // detailFor returns the problem detail for f.
 func detailFor(f failure) string {
+	if isClientError(f.status) {
+		return clientDetail(f.status)
+	}
+	if f.local {
+		return serverDetail(f.status)
+	}
 	if f.upstreamStatus != 0 && f.upstreamStatus == f.status {
 		if d, ok := statusDetails[f.status]; ok {
 			return d

@@ -21,7 +21,7 @@ func registerMetrics(registry *prometheus.Registry) error {
 			Namespace: "caddy",
 			Subsystem: "http",
 			Name:      "upstream_errors_total",
-			Help:      "Upstream failures handled by upstream_errors, by response status, status class and cause.",
+			Help:      "Errors answered by upstream_errors, by response status, status class and cause.",
 		}, []string{"server", "status", "class", "cause"})
 	})
 	if registry == nil {

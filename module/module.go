@@ -54,6 +54,10 @@ const RetryAfterMax = 24 * time.Hour
 // Default status table: timeouts answer 504, no available upstream answers
 // 503 (with Retry-After), every other failure answers 502; an upstream 502,
 // 503 or 504 keeps its status and any other upstream 5xx becomes 502.
+// Upstream 4xx pages are replaced only when intercept lists them, and
+// keep their status. In an error route (handle_errors) the handler answers
+// the error being handled, such as file_server's 404 or basic_auth's 401,
+// the same way, without calling the next handler.
 //
 // When it normalizes a response, this module sets the placeholders
 // `{http.upstream_errors.status}`, `{http.upstream_errors.class}`,
@@ -69,9 +73,18 @@ type Handler struct {
 	StatusMap map[string]int `json:"status_map,omitempty"`
 
 	// Upstream response statuses to replace, as codes (`500`), ranges
-	// (`500-504`) or classes (`5xx`). Only 5xx statuses can be listed.
-	// Default: `5xx`.
+	// (`500-504`) or classes (`5xx`). 4xx and 5xx statuses can be listed
+	// (`4xx 5xx` replaces legacy 4xx pages too); a replaced 4xx keeps its
+	// status. Default: `5xx`.
 	Intercept []string `json:"intercept,omitempty"`
+
+	// Status classes (`4xx`, `5xx`) whose intercepted upstream responses
+	// pass through untouched when their body is already JSON
+	// (`application/json`, `application/problem+json` or any `+json`
+	// type): a modern backend's validation errors are meant for its
+	// clients, while a 5xx body may leak a stack trace. An empty list
+	// replaces every intercepted response. Default: `["4xx"]`.
+	PassJSON *[]string `json:"pass_json,omitempty"`
 
 	// Pass every upstream response through, whatever its status; only
 	// failures to get a response are normalized. Cannot be combined with
@@ -130,6 +143,7 @@ type Handler struct {
 	RequestIDHeader string `json:"request_id_header,omitempty"`
 
 	intercept   []statusRange
+	passJSON    classSet
 	keep        []string
 	retryAfter  string
 	templates   map[string]*compiledTemplate
@@ -214,6 +228,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 	}
 
+	h.passJSON = h.passJSONClasses()
+
 	// round up so a sub-second value still asks for a wait; the bound
 	// keeps this from overflowing
 	if err := ValidateRetryAfter(time.Duration(h.RetryAfter)); err != nil {
@@ -241,6 +257,9 @@ func (h *Handler) Validate() error {
 		if err := ValidateIntercept(s); err != nil {
 			return fmt.Errorf("intercept: %v", err)
 		}
+	}
+	if err := h.validatePassJSON(); err != nil {
+		return err
 	}
 	if err := ValidateRetryAfter(time.Duration(h.RetryAfter)); err != nil {
 		return fmt.Errorf("retry_after: %v", err)

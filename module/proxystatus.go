@@ -80,6 +80,9 @@ func buildProxyStatus(name string) *proxyStatusValues {
 			t.errors[cause] = t.bare
 		}
 	}
+	for _, cause := range localCauses {
+		t.errors[cause] = marshalProxyStatus(name, "error", httpsfv.Token(cause))
+	}
 	for s := 100; s < len(t.received); s++ {
 		t.received[s] = marshalProxyStatus(name, "received-status", int64(s))
 	}

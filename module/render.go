@@ -175,7 +175,7 @@ small{display:block;margin-top:1.5rem;color:#656d76;font-size:.8rem;word-break:b
 <main>
 <h1><span class="code">{{.Status}}</span> {{.Title}}</h1>
 <p>{{.Detail}}</p>
-<p>Please try again in a moment.</p>
+{{if or (ge .Status 500) (eq .Status 408 429)}}<p>Please try again in a moment.</p>{{end}}
 {{if .RequestID}}<small>Request ID: {{.RequestID}}</small>{{end}}
 </main>
 </body>

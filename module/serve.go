@@ -23,10 +23,18 @@ type failure struct {
 	// requestID and uri are filled in once by respond for the log.
 	requestID string
 	uri       string
+	// local marks an error of the site's own handlers (file_server,
+	// basic_auth, error) answered in an error route.
+	local bool
 }
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) (err error) {
+	if handled, ok := r.Context().Value(caddyhttp.ErrorCtxKey).(error); ok {
+		// in an error route (handle_errors) the error being handled is
+		// the one to answer
+		return h.serveError(w, r, handled)
+	}
 	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	rw := newResponseWriter(h, w, repl)
 	var origin upstreamOrigin
@@ -78,6 +86,21 @@ func (h *Handler) handleError(rw *responseWriter, r *http.Request, err error) er
 		h.report(r, failure{cause: CauseHTTPResponseIncomplete, status: rw.status, err: err})
 		return err
 	}
+	f, ok := h.proxyFailure(err)
+	if !ok {
+		return err
+	}
+	if f.cause == CauseClientCanceled {
+		h.report(r, f)
+		return nil
+	}
+	h.respond(rw, r, f)
+	return nil
+}
+
+// proxyFailure classifies an error reverse_proxy returned. ok is false
+// for an error that is not an upstream failure.
+func (h *Handler) proxyFailure(err error) (f failure, ok bool) {
 	var herr caddyhttp.HandlerError
 	status := 0
 	if errors.As(err, &herr) {
@@ -85,13 +108,12 @@ func (h *Handler) handleError(rw *responseWriter, r *http.Request, err error) er
 	}
 	cause, ok := classify(err)
 	if cause == CauseClientCanceled || status == statusClientClosed {
-		h.report(r, failure{cause: CauseClientCanceled, status: statusClientClosed, err: err})
-		return nil
+		return failure{cause: CauseClientCanceled, status: statusClientClosed, err: err}, true
 	}
 	if !ok && status != http.StatusBadGateway && status != http.StatusServiceUnavailable && status != http.StatusGatewayTimeout {
-		return err
+		return failure{}, false
 	}
-	f := failure{cause: cause, err: err}
+	f = failure{cause: cause, err: err}
 	if herr.Err != nil {
 		// the log wants the cause, not Caddy's error ID and call site
 		f.err = herr.Err
@@ -103,8 +125,7 @@ func (h *Handler) handleError(rw *responseWriter, r *http.Request, err error) er
 	} else {
 		f.status = h.statusForCause(cause)
 	}
-	h.respond(rw, r, f)
-	return nil
+	return f, true
 }
 
 // replace answers an intercepted upstream response.
@@ -113,9 +134,14 @@ func (h *Handler) replace(rw *responseWriter, r *http.Request, err error) {
 		h.respond(rw, r, failure{cause: CauseHTTPProtocolError, status: h.statusForCause(CauseHTTPProtocolError), err: errInvalidStatus})
 		return
 	}
+	status := rw.status
+	if !isClientError(status) {
+		// a 4xx keeps its status: the client's request is what failed
+		status = h.statusForUpstream(status)
+	}
 	h.respond(rw, r, failure{
 		cause:          CauseHTTPResponseStatus,
-		status:         h.statusForUpstream(rw.status),
+		status:         status,
 		upstreamStatus: rw.status,
 		err:            err,
 	})
@@ -157,14 +183,7 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 	// keep allowlisted upstream fields, drop the rest of the upstream's
 	var kept http.Header
 	if f.upstreamStatus != 0 {
-		for _, k := range h.keep {
-			if v, ok := hdr[k]; ok {
-				if kept == nil {
-					kept = make(http.Header, len(h.keep))
-				}
-				kept[k] = v
-			}
-		}
+		kept = h.keptFields(hdr, f.status)
 	}
 	via := ""
 	if f.upstreamStatus != 0 {
@@ -257,10 +276,15 @@ func (h *Handler) report(r *http.Request, f failure) {
 // log writes the log entry for f.
 func (h *Handler) log(r *http.Request, f failure) {
 	lvl := zapcore.ErrorLevel
-	if f.cause == CauseClientCanceled {
+	if f.cause == CauseClientCanceled || isClientError(f.status) {
+		// a flood of 404s must not drown the errors that need a look
 		lvl = zapcore.InfoLevel
 	}
-	c := h.logger.Check(lvl, "upstream error")
+	msg := "upstream error"
+	if f.local {
+		msg = "handler error"
+	}
+	c := h.logger.Check(lvl, msg)
 	if c == nil {
 		return
 	}
@@ -287,7 +311,8 @@ func (h *Handler) log(r *http.Request, f failure) {
 	if f.requestID != "" {
 		fields = append(fields, zap.String("request_id", f.requestID))
 	}
-	if repl != nil {
+	// a site's own error names no upstream, whatever proxied before it
+	if repl != nil && !f.local {
 		if up, ok := repl.GetString("http.reverse_proxy.upstream.hostport"); ok && up != "" {
 			fields = append(fields, zap.String("upstream", up))
 		}

@@ -96,14 +96,14 @@ func ValidateIntercept(s string) error {
 	return err
 }
 
-// parseIntercept parses an intercept entry, which must lie in 5xx.
+// parseIntercept parses an intercept entry, which must lie in 4xx or 5xx.
 func parseIntercept(s string) (statusRange, error) {
 	r, err := parseStatusRange(s)
 	if err != nil {
 		return r, err
 	}
-	if r.lo < 500 {
-		return r, fmt.Errorf("%q: only 5xx upstream statuses can be intercepted", s)
+	if r.lo < 400 {
+		return r, fmt.Errorf("%q: only 4xx and 5xx upstream statuses can be intercepted", s)
 	}
 	return r, nil
 }

@@ -30,8 +30,9 @@ var (
 )
 
 // responseWriter passes a response through untouched unless it is an
-// upstream's response reverse_proxy is copying and its status is
-// intercepted; then the status and body never reach the client.
+// upstream's response reverse_proxy is copying, its status is intercepted
+// and its body is not JSON of a pass_json class; then the status and body
+// never reach the client.
 // It never buffers: a passed-through response is written as it comes.
 type responseWriter struct {
 	caddyhttp.ResponseWriterWrapper
@@ -117,7 +118,7 @@ func (rw *responseWriter) WriteHeader(status int) {
 	}
 	rw.status = status
 	rw.upstream = upstream
-	if upstream && rw.h.intercepts(status) {
+	if upstream && rw.h.intercepts(status) && !rw.h.passesJSON(status, rw.Header()) {
 		rw.intercept()
 		return
 	}

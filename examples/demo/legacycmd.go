@@ -24,7 +24,8 @@ func init() {
 		Long: `
 Runs the legacy backend of the examples (package examples/legacy), which
 misbehaves by path: /error, /unavailable, /timeout, /reset, /garbage,
-/sse, /big, /notfound, /health, /admin/down and /admin/up.
+/sse, /big, /notfound, /login, /submit, /limit, /validate, /health,
+/admin/down and /admin/up.
 
 It listens on 127.0.0.1:9000 by default, the address the example
 Caddyfiles proxy to unless $LEGACY says otherwise.`,

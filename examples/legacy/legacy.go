@@ -11,6 +11,10 @@
 //	/garbage      answers with bytes that are not HTTP
 //	/sse          server-sent events: ?n= events (default 5), ?ms= apart (default 500)
 //	/big          streams ?mb= MiB (default 10)
+//	/login        401 page with WWW-Authenticate
+//	/submit       405 page with Allow: POST
+//	/limit        429 page with Retry-After: 30
+//	/validate     422 application/problem+json validation error
 //	/notfound     404 page, as is any other path
 //	/health       200, or 503 while the backend is marked down
 //	/admin/down   marks the backend down (only /health changes)
@@ -72,6 +76,7 @@ func (b *Backend) routes() *http.ServeMux {
 	// any method, so the demo can be driven with a bare curl
 	mux.HandleFunc("/admin/down", b.admin(true))
 	mux.HandleFunc("/admin/up", b.admin(false))
+	b.clientErrorRoutes(mux)
 	mux.HandleFunc("/", b.notFound)
 	return mux
 }

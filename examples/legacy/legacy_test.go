@@ -59,6 +59,10 @@ func TestPages(t *testing.T) {
 		{path: "/notfound", status: 404, inBody: "Not Found"},
 		{path: "/no/such/page", status: 404, inBody: "Not Found"},
 		{path: "/health", status: 200, inBody: "ok"},
+		{path: "/login", status: 401, inBody: "Authorization Required", header: map[string]string{"WWW-Authenticate": `Basic realm="Legacy App"`}},
+		{path: "/submit", status: 405, inBody: "Method Not Allowed", header: map[string]string{"Allow": "POST"}},
+		{path: "/limit", status: 429, inBody: "Too Many Requests", header: map[string]string{"Retry-After": "30"}},
+		{path: "/validate", status: 422, inBody: `"field":"quantity"`, header: map[string]string{"Content-Type": "application/problem+json"}},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			res, body := get(t, c, srv.URL+tc.path)

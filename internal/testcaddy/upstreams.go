@@ -167,34 +167,3 @@ func FullBacklog(t testing.TB) string {
 	t.Fatal("accept queue never filled")
 	return ""
 }
-
-// FullUnixSocket returns the path of a unix socket whose accept queue is
-// full, as php-fpm's is with a small listen.backlog under load: a new
-// connection fails at once with EAGAIN.
-func FullUnixSocket(t testing.TB) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "full.sock")
-	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Listen(fd, 0); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 16; i++ {
-		c, err := net.DialTimeout("unix", path, 200*time.Millisecond)
-		if err != nil {
-			if !errors.Is(err, syscall.EAGAIN) {
-				t.Fatalf("filling the accept queue: %v", err)
-			}
-			return path
-		}
-		t.Cleanup(func() { c.Close() })
-	}
-	t.Fatal("accept queue never filled")
-	return ""
-}
