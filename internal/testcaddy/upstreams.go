@@ -2,11 +2,9 @@ package testcaddy
 
 import (
 	"bufio"
-	"errors"
 	"io"
 	"net"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
