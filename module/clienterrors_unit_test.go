@@ -69,7 +69,7 @@ func TestPassJSONClasses(t *testing.T) {
 			t.Errorf("%v: %v", tc.pass, set)
 		}
 	}
-	if err := (&Handler{PassJSON: list("4xx", "json")}).Validate(); err == nil || err.Error() != `pass_json "json": want 4xx or 5xx (or off for none)` {
+	if err := (&Handler{PassJSON: list("4xx", "json")}).Validate(); err == nil || err.Error() != `pass_json: "json" is not a status class; want 4xx or 5xx (or off for none)` {
 		t.Errorf("Validate: %v", err)
 	}
 }
