@@ -22,8 +22,7 @@ func init() {
 	caddy.RegisterModule(Handler{})
 }
 
-// Defaults applied at provisioning to fields left unset (zero). The
-// Proxy-Status name's default, DefaultProxyStatusName, is in proxystatus.go.
+// Defaults applied at provisioning to fields left unset (zero).
 const (
 	DefaultRetryAfter      = 10 * time.Second
 	DefaultDiscardLimit    = 64 << 10
@@ -32,6 +31,7 @@ const (
 	DefaultFormat          = FormatProblem
 	DefaultIntercept       = Group5xx
 	DefaultKeepHeader      = "Retry-After"
+	DefaultProxyStatusName = "caddy"
 )
 
 // RetryAfterMax bounds retry_after: a day is longer than any outage a
@@ -51,8 +51,9 @@ const RetryAfterMax = 24 * time.Hour
 // text) and a Proxy-Status header (RFC 9209) names the cause. Everything
 // else, streams and upgrades included, passes through untouched.
 //
-// Default status table: timeouts answer 504, no available upstream answers
-// 503 (with Retry-After), every other failure answers 502; an upstream 502,
+// Default status table: timeouts answer 504, no available upstream or an
+// overloaded one (a unix socket refusing at once) answers 503 (with
+// Retry-After), every other failure answers 502; an upstream 502,
 // 503 or 504 keeps its status and any other upstream 5xx becomes 502.
 // Upstream 4xx pages are replaced only when intercept lists them, and
 // keep their status. In an error route (handle_errors) the handler answers

@@ -7,9 +7,6 @@ import (
 	"github.com/dunglas/httpsfv"
 )
 
-// DefaultProxyStatusName names this intermediary in Proxy-Status.
-const DefaultProxyStatusName = "caddy"
-
 // proxyStatus returns the Proxy-Status field value (RFC 9209) for f: the
 // received status for a replaced response, the cause's error type for a
 // failure. The values are serialized once per name by httpsfv and looked
