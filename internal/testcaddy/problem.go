@@ -41,6 +41,13 @@ var StatusDetails = map[int]string{
 // Detail returns the expected detail for a response of status for cause,
 // with upstreamStatus the upstream's status (0 when it sent none).
 func Detail(cause string, status, upstreamStatus int) string {
+	if status >= 400 && status < 500 {
+		return ClientDetails[status]
+	}
+	switch cause {
+	case "http_request_denied", "http_request_error", "proxy_internal_response":
+		return LocalServerDetails[status]
+	}
 	if upstreamStatus != 0 && upstreamStatus == status {
 		if d, ok := StatusDetails[status]; ok {
 			return d
