@@ -39,36 +39,44 @@ func TestClientCanceledIsLoggedAs499(t *testing.T) {
 	}
 }
 
+// TestResetMidBodyAbortsTheClient checks that a body the upstream cuts
+// after the head went out reaches the client as an error, not a clean
+// end, with either framing, and is logged once as incomplete.
 func TestResetMidBodyAbortsTheClient(t *testing.T) {
-	up := testcaddy.RawServer(t, func(c net.Conn, _ *http.Request) {
-		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\npartial body")
-		time.Sleep(100 * time.Millisecond)
-		testcaddy.Reset(c, nil)
-	})
-	c := testcaddy.StartCaddyfile(t, "upstream_errors\nreverse_proxy "+up)
-	req, _ := http.NewRequest("GET", c.URL("/download"), nil)
-	req.Header.Set("X-Request-ID", "midbody-1")
-	res, err := c.Client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != 200 {
-		t.Errorf("status %d", res.StatusCode)
-	}
-	if err == nil {
-		t.Fatalf("truncated body read as complete: %q", body)
-	}
-	if !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Logf("client error: %v", err)
-	}
-	entries := c.WaitEntries("midbody-1", 5*time.Second)
-	if len(entries) != 1 {
-		t.Fatalf("want 1 entry, got %v", entries)
-	}
-	if e := entries[0]; e["cause"] != "http_response_incomplete" || e["status"] != float64(200) || e["class"] != "2xx" {
-		t.Errorf("entry = %v", e)
+	for _, tc := range []struct{ name, head, part string }{
+		{"content-length", "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", "partial body"},
+		{"chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "7\r\npartial\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			up := testcaddy.RawServer(t, func(c net.Conn, _ *http.Request) {
+				io.WriteString(c, tc.head+tc.part)
+				time.Sleep(100 * time.Millisecond)
+				testcaddy.Reset(c, nil)
+			})
+			c := testcaddy.StartCaddyfile(t, "upstream_errors\nreverse_proxy "+up)
+			req, _ := http.NewRequest("GET", c.URL("/download"), nil)
+			id := "midbody-" + tc.name
+			req.Header.Set("X-Request-ID", id)
+			res, err := c.Client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 {
+				t.Errorf("status %d", res.StatusCode)
+			}
+			if err == nil || !errors.Is(err, io.ErrUnexpectedEOF) {
+				t.Fatalf("cut body read as %q, %v; want an unexpected EOF", body, err)
+			}
+			entries := c.WaitEntries(id, 5*time.Second)
+			if len(entries) != 1 {
+				t.Fatalf("want 1 entry, got %v", entries)
+			}
+			if e := entries[0]; e["cause"] != "http_response_incomplete" || e["status"] != float64(200) || e["class"] != "2xx" {
+				t.Errorf("entry = %v", e)
+			}
+		})
 	}
 }
 

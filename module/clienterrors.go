@@ -122,10 +122,15 @@ const clientErrorDetail = "The request could not be processed."
 
 // clientDetail returns the detail for a 4xx status.
 func clientDetail(status int) string {
-	if d, ok := clientErrorDetails[status]; ok {
+	return detailOr(clientErrorDetails, status, clientErrorDetail)
+}
+
+// detailOr returns the detail table's sentence for status, or def.
+func detailOr(table map[int]string, status int, def string) string {
+	if d, ok := table[status]; ok {
 		return d
 	}
-	return clientErrorDetail
+	return def
 }
 
 // isClientError reports whether n is a 4xx status.

@@ -102,8 +102,5 @@ const serverErrorDetail = "The server could not complete the request."
 
 // serverDetail returns the detail for a site's own 5xx.
 func serverDetail(status int) string {
-	if d, ok := serverErrorDetails[status]; ok {
-		return d
-	}
-	return serverErrorDetail
+	return detailOr(serverErrorDetails, status, serverErrorDetail)
 }
