@@ -70,30 +70,37 @@ const (
 // look like an upstream failure at all (a configuration or request problem
 // of another handler), which the module then leaves alone.
 func classify(err error) (cause string, ok bool) {
+	cause, ok, _ = classifyText(err)
+	return cause, ok
+}
+
+// classifyText is classify that also returns err's message, which it
+// reads anyway, so the log need not build it again.
+func classifyText(err error) (cause string, ok bool, msg string) {
 	if err == nil {
-		return "", false
+		return "", false, ""
 	}
 	err = unwrapDialError(err)
+	// the message is read once: building it costs allocations every time
+	msg = err.Error()
 
 	if errors.Is(err, context.Canceled) {
-		return CauseClientCanceled, true
+		return CauseClientCanceled, true, msg
 	}
 
 	if dnsErr, ok := errors.AsType[*net.DNSError](err); ok {
 		if dnsErr.IsTimeout {
-			return CauseDNSTimeout, true
+			return CauseDNSTimeout, true, msg
 		}
-		return CauseDNSError, true
+		return CauseDNSError, true, msg
 	}
 
 	opErr, isOpErr := errors.AsType[*net.OpError](err)
-	// the message is read once: building it costs allocations every time
-	msg := err.Error()
 
 	// TLS errors come before the generic network checks because a
 	// handshake failure may wrap a reset or EOF from the server.
 	if c, ok := classifyTLS(err, msg); ok {
-		return c, true
+		return c, true, msg
 	}
 
 	// a full accept queue on a unix socket fails the dial at once with
@@ -101,34 +108,34 @@ func classify(err error) (cause string, ok bool) {
 	// as a timeout: it is overload. On TCP the kernel drops the SYN
 	// instead, and the dial times out.
 	if isOpErr && opErr.Op == "dial" && strings.HasPrefix(opErr.Net, "unix") && errors.Is(err, syscall.EAGAIN) {
-		return CauseDestinationOverloaded, true
+		return CauseDestinationOverloaded, true, msg
 	}
 
 	if netErr, ok := errors.AsType[net.Error](err); ok && netErr.Timeout() || errors.Is(err, context.DeadlineExceeded) {
 		switch {
 		case isOpErr && opErr.Op == "dial":
-			return CauseConnectionTimeout, true
+			return CauseConnectionTimeout, true, msg
 		case isOpErr && opErr.Op == "read":
-			return CauseConnectionReadTimeout, true
+			return CauseConnectionReadTimeout, true, msg
 		default:
-			return CauseHTTPResponseTimeout, true
+			return CauseHTTPResponseTimeout, true, msg
 		}
 	}
 
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return CauseConnectionRefused, true
+		return CauseConnectionRefused, true, msg
 	case isOpErr && opErr.Op == "dial":
 		// unreachable host, no route, address in use: the connection
 		// could not be made, which is what a refusal tells the client too
-		return CauseConnectionRefused, true
+		return CauseConnectionRefused, true, msg
 	case errors.Is(err, syscall.ECONNRESET),
 		errors.Is(err, syscall.EPIPE),
 		errors.Is(err, syscall.ECONNABORTED),
 		errors.Is(err, io.EOF),
 		errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, net.ErrClosed):
-		return CauseConnectionTerminated, true
+		return CauseConnectionTerminated, true, msg
 	}
 
 	switch {
@@ -137,7 +144,7 @@ func classify(err error) (cause string, ok bool) {
 		strings.Contains(msg, msgOutgoingMethod),
 		strings.Contains(msg, msgOutgoingH2Header),
 		strings.Contains(msg, msgOutgoingH2Trailer):
-		return CauseProxyInternalError, true
+		return CauseProxyInternalError, true, msg
 	case isProtocolError(err),
 		strings.Contains(msg, msgMalformed),
 		strings.Contains(msg, msgHeaderTooBig),
@@ -145,18 +152,18 @@ func classify(err error) (cause string, ok bool) {
 		strings.Contains(msg, msgTransferEncoding),
 		strings.Contains(msg, msgH2InvalidHeader),
 		strings.Contains(msg, msgH2Malformed):
-		return CauseHTTPProtocolError, true
+		return CauseHTTPProtocolError, true, msg
 	case strings.Contains(msg, msgNoUpstreams):
-		return CauseDestinationUnavail, true
+		return CauseDestinationUnavail, true, msg
 	case strings.Contains(msg, msgRetryMatch):
-		return CauseHTTPResponseStatus, true
+		return CauseHTTPResponseStatus, true, msg
 	case strings.Contains(msg, msgConnReset), strings.Contains(msg, msgBrokenPipe):
-		return CauseConnectionTerminated, true
+		return CauseConnectionTerminated, true, msg
 	}
 	if isOpErr {
-		return CauseConnectionTerminated, true
+		return CauseConnectionTerminated, true, msg
 	}
-	return CauseUpstreamError, false
+	return CauseUpstreamError, false, msg
 }
 
 // classifyTLS recognizes handshake and certificate failures.

@@ -20,6 +20,9 @@ type failure struct {
 	upstreamStatus int
 	err            error
 
+	// errText is err's message when classification already built it.
+	errText string
+
 	// requestID and uri are filled in once by respond for the log.
 	requestID string
 	uri       string
@@ -101,23 +104,21 @@ func (h *Handler) handleError(rw *responseWriter, r *http.Request, err error) er
 // proxyFailure classifies an error reverse_proxy returned. ok is false
 // for an error that is not an upstream failure.
 func (h *Handler) proxyFailure(err error) (f failure, ok bool) {
-	var herr caddyhttp.HandlerError
-	status := 0
-	if errors.As(err, &herr) {
-		status = herr.StatusCode
+	herr, _ := errors.AsType[caddyhttp.HandlerError](err)
+	status := herr.StatusCode
+	// the log wants the cause, not Caddy's error ID and call site
+	inner := err
+	if herr.Err != nil {
+		inner = herr.Err
 	}
-	cause, ok := classify(err)
+	cause, ok, msg := classifyText(inner)
 	if cause == CauseClientCanceled || status == statusClientClosed {
 		return failure{cause: CauseClientCanceled, status: statusClientClosed, err: err}, true
 	}
 	if !ok && status != http.StatusBadGateway && status != http.StatusServiceUnavailable && status != http.StatusGatewayTimeout {
 		return failure{}, false
 	}
-	f = failure{cause: cause, err: err}
-	if herr.Err != nil {
-		// the log wants the cause, not Caddy's error ID and call site
-		f.err = herr.Err
-	}
+	f = failure{cause: cause, err: inner, errText: msg}
 	if cause == CauseHTTPResponseStatus && isServerError(status) {
 		// a retry_match on the response ran out of upstreams to try
 		f.upstreamStatus = status
@@ -317,7 +318,10 @@ func (h *Handler) log(r *http.Request, f failure) {
 			fields = append(fields, zap.String("upstream", up))
 		}
 	}
-	if f.err != nil {
+	switch {
+	case f.errText != "":
+		fields = append(fields, zap.String("error", f.errText))
+	case f.err != nil:
 		fields = append(fields, zap.Error(f.err))
 	}
 	c.Write(fields...)
