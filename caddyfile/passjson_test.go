@@ -9,13 +9,15 @@ func TestAdaptPassJSON(t *testing.T) {
 		// off must survive the JSON: an empty list, not a missing field
 		{"pass_json off", `{"handler":"upstream_errors","intercept":["4xx","5xx"],"pass_json":[]}`},
 	} {
-		got, err := adapt(t, site("\tupstream_errors {\n\t\tintercept 4xx 5xx\n\t\t"+tc.block+"\n\t}\n\treverse_proxy legacy:8080"))
-		if err != nil {
-			t.Fatalf("%s: %v", tc.block, err)
-		}
-		if want := compact(t, routeJSON(tc.want+","+proxyJSON)); compact(t, got) != want {
-			t.Errorf("%s:\n got %s\nwant %s", tc.block, compact(t, got), want)
-		}
+		t.Run(tc.block, func(t *testing.T) {
+			got, err := adapt(t, site("\tupstream_errors {\n\t\tintercept 4xx 5xx\n\t\t"+tc.block+"\n\t}\n\treverse_proxy legacy:8080"))
+			if err != nil {
+				t.Fatalf("%s: %v", tc.block, err)
+			}
+			if want := compact(t, routeJSON(tc.want+","+proxyJSON)); compact(t, got) != want {
+				t.Errorf("%s:\n got %s\nwant %s", tc.block, compact(t, got), want)
+			}
+		})
 	}
 }
 
@@ -28,9 +30,11 @@ func TestAdaptPassJSONErrors(t *testing.T) {
 		{"pass_json off 4xx", `pass_json: off cannot be combined with classes ["4xx"], at Caddyfile:3`},
 		{"pass_json 4xx\n\t\tpass_json 5xx", "pass_json: set twice; give it once, at Caddyfile:4"},
 	} {
-		_, err := adapt(t, site("\tupstream_errors {\n\t\t"+tc.block+"\n\t}\n\treverse_proxy legacy:8080"))
-		if err == nil || err.Error() != prefix+tc.want {
-			t.Errorf("%q:\n got %v\nwant %s", tc.block, err, prefix+tc.want)
-		}
+		t.Run(tc.block, func(t *testing.T) {
+			_, err := adapt(t, site("\tupstream_errors {\n\t\t"+tc.block+"\n\t}\n\treverse_proxy legacy:8080"))
+			if err == nil || err.Error() != prefix+tc.want {
+				t.Errorf("%q:\n got %v\nwant %s", tc.block, err, prefix+tc.want)
+			}
+		})
 	}
 }

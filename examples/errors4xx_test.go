@@ -27,16 +27,18 @@ func testLegacyAPI(t *testing.T) {
 			{"/limit", 429, "Retry-After", "30"},
 			{"/nothing/here", 404, "", ""},
 		} {
-			res, p := expectProblem(t, c, tc.path, tc.status, "http_response_status")
-			if p.Detail != testcaddy.ClientDetails[tc.status] {
-				t.Errorf("GET %s: detail %q, want %q", tc.path, p.Detail, testcaddy.ClientDetails[tc.status])
-			}
-			if tc.field != "" && res.Header.Get(tc.field) != tc.value {
-				t.Errorf("GET %s: %s = %q, want the backend's %q", tc.path, tc.field, res.Header.Get(tc.field), tc.value)
-			}
-			if v := res.Header.Get("X-Powered-By"); v != "" {
-				t.Errorf("GET %s: X-Powered-By %q leaked", tc.path, v)
-			}
+			t.Run(tc.path, func(t *testing.T) {
+				res, p := expectProblem(t, c, tc.path, tc.status, "http_response_status")
+				if p.Detail != testcaddy.ClientDetails[tc.status] {
+					t.Errorf("GET %s: detail %q, want %q", tc.path, p.Detail, testcaddy.ClientDetails[tc.status])
+				}
+				if tc.field != "" && res.Header.Get(tc.field) != tc.value {
+					t.Errorf("GET %s: %s = %q, want the backend's %q", tc.path, tc.field, res.Header.Get(tc.field), tc.value)
+				}
+				if v := res.Header.Get("X-Powered-By"); v != "" {
+					t.Errorf("GET %s: X-Powered-By %q leaked", tc.path, v)
+				}
+			})
 		}
 		// the backend's JSON validation error is for the client: untouched
 		direct, err := http.Get("http://" + up + "/validate")

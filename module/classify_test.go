@@ -65,10 +65,12 @@ func TestClassify(t *testing.T) {
 		{errors.New(`net/http: HTTP/1.x transport connection broken: too many transfer encodings: ["chunked" "chunked"]`), CauseHTTPProtocolError, true},
 		{errors.New(`net/http: HTTP/1.x transport connection broken: bad Content-Length "x"`), CauseHTTPProtocolError, true},
 	} {
-		cause, ok := classify(tc.err)
-		if cause != tc.cause || ok != tc.ok {
-			t.Errorf("classify(%v) = %s, %v; want %s, %v", tc.err, cause, ok, tc.cause, tc.ok)
-		}
+		t.Run(tc.cause, func(t *testing.T) {
+			cause, ok := classify(tc.err)
+			if cause != tc.cause || ok != tc.ok {
+				t.Errorf("classify(%v) = %s, %v; want %s, %v", tc.err, cause, ok, tc.cause, tc.ok)
+			}
+		})
 	}
 }
 

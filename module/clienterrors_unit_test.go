@@ -2,6 +2,7 @@ package upstreamerrors
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -26,9 +27,11 @@ func TestIsJSONMediaType(t *testing.T) {
 		"text/html; charset=utf-8":              false,
 		"application/problem+json; charset=\"x": false,
 	} {
-		if got := isJSONMediaType(v); got != want {
-			t.Errorf("isJSONMediaType(%q) = %v, want %v", v, got, want)
-		}
+		t.Run(fmt.Sprintf("%q", v), func(t *testing.T) {
+			if got := isJSONMediaType(v); got != want {
+				t.Errorf("isJSONMediaType(%q) = %v, want %v", v, got, want)
+			}
+		})
 	}
 }
 
@@ -46,9 +49,11 @@ func TestUnsatisfiedRange(t *testing.T) {
 		{[]string{"bytes */1000", "bytes */1000"}, false},
 		{nil, false},
 	} {
-		if got := unsatisfiedRange(tc.vals); got != tc.want {
-			t.Errorf("unsatisfiedRange(%q) = %v, want %v", tc.vals, got, tc.want)
-		}
+		t.Run(fmt.Sprintf("%q", tc.vals), func(t *testing.T) {
+			if got := unsatisfiedRange(tc.vals); got != tc.want {
+				t.Errorf("unsatisfiedRange(%q) = %v, want %v", tc.vals, got, tc.want)
+			}
+		})
 	}
 }
 
@@ -63,11 +68,13 @@ func TestPassJSONClasses(t *testing.T) {
 		{list("5xx"), false, true},
 		{list("4xx", "5xx"), true, true},
 	} {
-		h := Handler{PassJSON: tc.pass}
-		set := h.passJSONClasses()
-		if set.has(404) != tc.has4 || set.has(500) != tc.h5 || set.has(200) || set.has(-1) || set.has(700) {
-			t.Errorf("%v: %v", tc.pass, set)
-		}
+		t.Run(fmt.Sprint(tc.pass), func(t *testing.T) {
+			h := Handler{PassJSON: tc.pass}
+			set := h.passJSONClasses()
+			if set.has(404) != tc.has4 || set.has(500) != tc.h5 || set.has(200) || set.has(-1) || set.has(700) {
+				t.Errorf("%v: %v", tc.pass, set)
+			}
+		})
 	}
 	if err := (&Handler{PassJSON: list("4xx", "json")}).Validate(); err == nil || err.Error() != `pass_json: "json" is not a status class; want 4xx or 5xx (or off for none)` {
 		t.Errorf("Validate: %v", err)
@@ -77,14 +84,16 @@ func TestPassJSONClasses(t *testing.T) {
 func TestClientDetails(t *testing.T) {
 	seen := map[string]int{}
 	for _, s := range []int{400, 401, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 421, 422, 423, 424, 425, 426, 428, 429, 431, 451} {
-		d := clientDetail(s)
-		if d == clientErrorDetail {
-			t.Errorf("%d has the generic sentence", s)
-		}
-		if other, dup := seen[d]; dup {
-			t.Errorf("%d and %d share %q", s, other, d)
-		}
-		seen[d] = s
+		t.Run(fmt.Sprint(s), func(t *testing.T) {
+			d := clientDetail(s)
+			if d == clientErrorDetail {
+				t.Errorf("%d has the generic sentence", s)
+			}
+			if other, dup := seen[d]; dup {
+				t.Errorf("%d and %d share %q", s, other, d)
+			}
+			seen[d] = s
+		})
 	}
 	if clientDetail(418) != clientErrorDetail {
 		t.Errorf("418: %q", clientDetail(418))
@@ -109,13 +118,15 @@ func TestLocalFailure(t *testing.T) {
 		{caddyhttp.Error(302, nil), 500, CauseProxyInternalError},
 		{errors.New("plain"), 500, CauseProxyInternalError},
 	} {
-		f := localFailure(tc.err)
-		if f.status != tc.status || f.cause != tc.cause || !f.local || f.upstreamStatus != 0 {
-			t.Errorf("%v: %+v, want %d %s", tc.err, f, tc.status, tc.cause)
-		}
-		if d := detailFor(f); d == "" || d == causes[CauseHTTPResponseStatus].detail {
-			t.Errorf("%v: detail %q", tc.err, d)
-		}
+		t.Run(fmt.Sprint(tc.status, " ", tc.cause), func(t *testing.T) {
+			f := localFailure(tc.err)
+			if f.status != tc.status || f.cause != tc.cause || !f.local || f.upstreamStatus != 0 {
+				t.Errorf("%v: %+v, want %d %s", tc.err, f, tc.status, tc.cause)
+			}
+			if d := detailFor(f); d == "" || d == causes[CauseHTTPResponseStatus].detail {
+				t.Errorf("%v: detail %q", tc.err, d)
+			}
+		})
 	}
 	if got := localFailure(caddyhttp.Error(http.StatusForbidden, errors.New("ip not allowed"))).err.Error(); got != "ip not allowed" {
 		t.Errorf("logged error %q, want the handler's message", got)

@@ -165,11 +165,13 @@ handle_errors {
 			{`caddy_http_upstream_errors_total{cause="http_request_error",class="4xx",server="srv0",status="404"}`, "/files/nope"},
 			{`caddy_http_upstream_errors_total{cause="proxy_internal_response",class="5xx",server="srv0",status="503"}`, "/maintenance"},
 		} {
-			before := scrape(t, c, s.series)
-			request(t, c, "GET", s.path)
-			if after := scrape(t, c, s.series); after != before+1 {
-				t.Errorf("%s went from %v to %v, want +1", s.series, before, after)
-			}
+			t.Run(s.path, func(t *testing.T) {
+				before := scrape(t, c, s.series)
+				request(t, c, "GET", s.path)
+				if after := scrape(t, c, s.series); after != before+1 {
+					t.Errorf("%s went from %v to %v, want +1", s.series, before, after)
+				}
+			})
 		}
 	})
 }

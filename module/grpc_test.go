@@ -103,41 +103,45 @@ func TestGRPCTrailersOnly(t *testing.T) {
 	defer client.CloseIdleConnections()
 
 	for _, ct := range []string{"application/grpc", "application/grpc+proto", "application/grpc+json", "Application/GRPC+Proto"} {
-		req, _ := http.NewRequest("POST", c.URL("/grpc.health.v1.Health/Check"), strings.NewReader("\x00\x00\x00\x00\x00"))
-		req.Header.Set("Content-Type", ct)
-		req.Header.Set("TE", "trailers")
-		res, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := io.ReadAll(res.Body)
-		res.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.ProtoMajor != 2 || res.StatusCode != 200 || len(body) != 0 {
-			t.Errorf("%s: %s %d with %d body bytes, want HTTP/2 200 and no body", ct, res.Proto, res.StatusCode, len(body))
-		}
-		if got := res.Header.Get("Content-Type"); got != "application/grpc" {
-			t.Errorf("%s: content-type = %q", ct, got)
-		}
-		if got := res.Header.Get("Grpc-Status"); got != fmt.Sprint(int(codes.Unavailable)) {
-			t.Errorf("%s: grpc-status = %q in the header block, want %d", ct, got, codes.Unavailable)
-		}
-		if got := res.Header.Get("Grpc-Message"); got != strings.ReplaceAll(detail.detail, "%", "%25") {
-			t.Errorf("%s: grpc-message = %q, want the detail %q", ct, got, detail.detail)
-		}
-		if len(res.Trailer) != 0 {
-			t.Errorf("%s: trailers %v after the header block", ct, res.Trailer)
-		}
+		t.Run(ct, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", c.URL("/grpc.health.v1.Health/Check"), strings.NewReader("\x00\x00\x00\x00\x00"))
+			req.Header.Set("Content-Type", ct)
+			req.Header.Set("TE", "trailers")
+			res, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(res.Body)
+			res.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.ProtoMajor != 2 || res.StatusCode != 200 || len(body) != 0 {
+				t.Errorf("%s: %s %d with %d body bytes, want HTTP/2 200 and no body", ct, res.Proto, res.StatusCode, len(body))
+			}
+			if got := res.Header.Get("Content-Type"); got != "application/grpc" {
+				t.Errorf("%s: content-type = %q", ct, got)
+			}
+			if got := res.Header.Get("Grpc-Status"); got != fmt.Sprint(int(codes.Unavailable)) {
+				t.Errorf("%s: grpc-status = %q in the header block, want %d", ct, got, codes.Unavailable)
+			}
+			if got := res.Header.Get("Grpc-Message"); got != strings.ReplaceAll(detail.detail, "%", "%25") {
+				t.Errorf("%s: grpc-message = %q, want the detail %q", ct, got, detail.detail)
+			}
+			if len(res.Trailer) != 0 {
+				t.Errorf("%s: trailers %v after the header block", ct, res.Trailer)
+			}
+		})
 	}
 
 	for _, ct := range []string{"application/grpc-web", "application/grpc-web-text", "application/grpcx"} {
-		res, body, id := request(t, c, "POST", "/", "Content-Type", ct)
-		expectProblem(t, c, res, body, id, problem{status: 502, cause: "connection_refused"})
-		if res.Header.Get("Grpc-Status") != "" {
-			t.Errorf("%s got grpc-status", ct)
-		}
+		t.Run(ct, func(t *testing.T) {
+			res, body, id := request(t, c, "POST", "/", "Content-Type", ct)
+			expectProblem(t, c, res, body, id, problem{status: 502, cause: "connection_refused"})
+			if res.Header.Get("Grpc-Status") != "" {
+				t.Errorf("%s got grpc-status", ct)
+			}
+		})
 	}
 }
 

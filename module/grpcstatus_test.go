@@ -1,6 +1,7 @@
 package upstreamerrors
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,13 +27,15 @@ func TestIsGRPC(t *testing.T) {
 		"application/gr":                  false,
 		"":                                false,
 	} {
-		r, _ := http.NewRequest("POST", "/", nil)
-		if ct != "" {
-			r.Header.Set("Content-Type", ct)
-		}
-		if got := isGRPC(r); got != want {
-			t.Errorf("isGRPC(%q) = %v, want %v", ct, got, want)
-		}
+		t.Run(fmt.Sprintf("%q", ct), func(t *testing.T) {
+			r, _ := http.NewRequest("POST", "/", nil)
+			if ct != "" {
+				r.Header.Set("Content-Type", ct)
+			}
+			if got := isGRPC(r); got != want {
+				t.Errorf("isGRPC(%q) = %v, want %v", ct, got, want)
+			}
+		})
 	}
 }
 
@@ -60,9 +63,11 @@ func TestGRPCCode(t *testing.T) {
 		{CauseHTTPResponseTimeout, 502, codes.DeadlineExceeded},
 		{CauseConnectionReadTimeout, 504, codes.DeadlineExceeded},
 	} {
-		if got := grpcCode(failure{cause: tc.cause, status: tc.status}); got != tc.want {
-			t.Errorf("grpcCode(%s, %d) = %v, want %v", tc.cause, tc.status, got, tc.want)
-		}
+		t.Run(fmt.Sprint(tc.cause, " ", tc.status), func(t *testing.T) {
+			if got := grpcCode(failure{cause: tc.cause, status: tc.status}); got != tc.want {
+				t.Errorf("grpcCode(%s, %d) = %v, want %v", tc.cause, tc.status, got, tc.want)
+			}
+		})
 	}
 }
 
@@ -113,22 +118,26 @@ func TestEncodeGRPCMessage(t *testing.T) {
 		"日本":                "%E6%97%A5%E6%9C%AC",
 		"bad\xffbyte":       "bad%EF%BF%BDbyte",
 	} {
-		if got := encodeGRPCMessage(in); got != want {
-			t.Errorf("encodeGRPCMessage(%q) = %q, want %q", in, got, want)
-		}
+		t.Run(fmt.Sprintf("%q", in), func(t *testing.T) {
+			if got := encodeGRPCMessage(in); got != want {
+				t.Errorf("encodeGRPCMessage(%q) = %q, want %q", in, got, want)
+			}
+		})
 	}
 	for _, in := range []string{"The upstream server refused the connection.", "% %% %zz", "ünïcödé\r\n😀", "~ !\"#$&'()*+,-./:;<=>?@[\\]^_`{|}"} {
-		out := encodeGRPCMessage(in)
-		for i := 0; i < len(out); i++ {
-			if out[i] < ' ' || out[i] > '~' {
-				t.Errorf("encodeGRPCMessage(%q) = %q: byte %#x is not printable ASCII", in, out, out[i])
+		t.Run(fmt.Sprintf("%q", in), func(t *testing.T) {
+			out := encodeGRPCMessage(in)
+			for i := 0; i < len(out); i++ {
+				if out[i] < ' ' || out[i] > '~' {
+					t.Errorf("encodeGRPCMessage(%q) = %q: byte %#x is not printable ASCII", in, out, out[i])
+				}
 			}
-		}
-		if !utf8.ValidString(in) {
-			continue
-		}
-		if got := decodeGRPCMessage(t, out); got != in {
-			t.Errorf("decode(encode(%q)) = %q", in, got)
-		}
+			if !utf8.ValidString(in) {
+				return
+			}
+			if got := decodeGRPCMessage(t, out); got != in {
+				t.Errorf("decode(encode(%q)) = %q", in, got)
+			}
+		})
 	}
 }

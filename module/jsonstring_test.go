@@ -2,6 +2,7 @@ package upstreamerrors
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 )
 
@@ -12,10 +13,12 @@ func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
 		"", "plain", `q"uote`, `back\slash`, "<script>&</script>", "tab\tnl\nbs\bff\fcr\r",
 		"\x00\x01\x1f\x7f", "é漢字🙂", "\u2028\u2029", "bad\xffutf8\xc5", "\xed\xa0\x80", "/p%20ath?x=1",
 	} {
-		want, _ := json.Marshal(s)
-		if got := appendJSONString(nil, s); string(got) != string(want) {
-			t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
-		}
+		t.Run(fmt.Sprintf("%q", s), func(t *testing.T) {
+			want, _ := json.Marshal(s)
+			if got := appendJSONString(nil, s); string(got) != string(want) {
+				t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
+			}
+		})
 	}
 }
 

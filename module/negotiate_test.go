@@ -1,6 +1,7 @@
 package upstreamerrors
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -48,9 +49,11 @@ func TestNegotiate(t *testing.T) {
 		{[]string{"application/json;q=0.001, text/html;q=0.000"}, FormatHTML, FormatJSON},
 		{[]string{"application/json;q=1.000"}, FormatProblem, FormatJSON},
 	} {
-		if got := negotiate(tc.accept, tc.def); got != tc.want {
-			t.Errorf("negotiate(%q, %s) = %s, want %s", tc.accept, tc.def, got, tc.want)
-		}
+		t.Run(strings.Join(tc.accept, ", ")+" default "+tc.def, func(t *testing.T) {
+			if got := negotiate(tc.accept, tc.def); got != tc.want {
+				t.Errorf("negotiate(%q, %s) = %s, want %s", tc.accept, tc.def, got, tc.want)
+			}
+		})
 	}
 }
 
@@ -71,10 +74,12 @@ func TestNegotiateHugeHeader(t *testing.T) {
 	huge := hugeAccept(300<<10, "application/json;q=0.4")
 	dedup := "text/html;q=0, */*;q=0.5, application/problem+json;q=0, application/json;q=0.4"
 	for _, def := range []string{FormatProblem, FormatHTML, FormatText} {
-		want := negotiate([]string{dedup}, def)
-		if got := negotiate([]string{huge}, def); got != want {
-			t.Errorf("default %s: huge header picked %s, deduplicated picked %s", def, got, want)
-		}
+		t.Run(def, func(t *testing.T) {
+			want := negotiate([]string{dedup}, def)
+			if got := negotiate([]string{huge}, def); got != want {
+				t.Errorf("default %s: huge header picked %s, deduplicated picked %s", def, got, want)
+			}
+		})
 	}
 	// html and problem are refused, so */* falls to the first other format
 	if want := FormatJSON; negotiate([]string{dedup}, FormatProblem) != want {
@@ -89,12 +94,14 @@ func TestNegotiateHugeHeader(t *testing.T) {
 // the header, not with its square.
 func TestEachRangeVisitsEachRangeOnce(t *testing.T) {
 	for _, reps := range []int{1, 10, 1000} {
-		h := strings.Repeat(`text/html;q=0;x="a,b;c", */*, `, reps)
-		n := 0
-		eachRange(h, func(string, int) { n++ })
-		if n != 2*reps {
-			t.Errorf("%d repeats: %d ranges visited, want %d", reps, n, 2*reps)
-		}
+		t.Run(fmt.Sprint(reps), func(t *testing.T) {
+			h := strings.Repeat(`text/html;q=0;x="a,b;c", */*, `, reps)
+			n := 0
+			eachRange(h, func(string, int) { n++ })
+			if n != 2*reps {
+				t.Errorf("%d repeats: %d ranges visited, want %d", reps, n, 2*reps)
+			}
+		})
 	}
 }
 

@@ -1,6 +1,7 @@
 package upstreamerrors_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -36,25 +37,27 @@ func TestContentNegotiation(t *testing.T) {
 		}},
 		{"image/png", "application/problem+json", validJSON},
 	} {
-		res, body, id := request(t, c, "GET", "/", "Accept", tc.accept)
-		if res.StatusCode != 502 {
-			t.Errorf("Accept %q: status %d", tc.accept, res.StatusCode)
-		}
-		if got := res.Header.Get("Content-Type"); got != tc.contentType {
-			t.Errorf("Accept %q: Content-Type %q, want %q", tc.accept, got, tc.contentType)
-		}
-		if !strings.Contains(res.Header.Get("Vary"), "Accept") {
-			t.Errorf("Accept %q: Vary = %q", tc.accept, res.Header.Get("Vary"))
-		}
-		if !tc.check(string(body)) {
-			t.Errorf("Accept %q: body %s", tc.accept, body)
-		}
-		if !strings.Contains(string(body), id) {
-			t.Errorf("Accept %q: body lacks the request ID", tc.accept)
-		}
-		if n := len(c.ModuleEntries(id)); n != 1 {
-			t.Errorf("Accept %q: %d log entries", tc.accept, n)
-		}
+		t.Run(cmp.Or(tc.accept, "no Accept"), func(t *testing.T) {
+			res, body, id := request(t, c, "GET", "/", "Accept", tc.accept)
+			if res.StatusCode != 502 {
+				t.Errorf("Accept %q: status %d", tc.accept, res.StatusCode)
+			}
+			if got := res.Header.Get("Content-Type"); got != tc.contentType {
+				t.Errorf("Accept %q: Content-Type %q, want %q", tc.accept, got, tc.contentType)
+			}
+			if !strings.Contains(res.Header.Get("Vary"), "Accept") {
+				t.Errorf("Accept %q: Vary = %q", tc.accept, res.Header.Get("Vary"))
+			}
+			if !tc.check(string(body)) {
+				t.Errorf("Accept %q: body %s", tc.accept, body)
+			}
+			if !strings.Contains(string(body), id) {
+				t.Errorf("Accept %q: body lacks the request ID", tc.accept)
+			}
+			if n := len(c.ModuleEntries(id)); n != 1 {
+				t.Errorf("Accept %q: %d log entries", tc.accept, n)
+			}
+		})
 	}
 }
 
@@ -144,26 +147,28 @@ func TestRequestIDCorrelation(t *testing.T) {
 
 	// without one (or with an unsafe one) a UUID is generated
 	for _, hdr := range [][]string{nil, {"X-Correlation-ID", `bad"id<`}} {
-		req, _ := http.NewRequest("GET", c.URL("/"), nil)
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		res, err := c.Client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		id := res.Header.Get("X-Correlation-Id")
-		if !uuidRE.MatchString(id) {
-			t.Fatalf("generated ID %q is not a UUID", id)
-		}
-		if !strings.Contains(string(body), `"request_id":"`+id+`"`) {
-			t.Errorf("body lacks generated ID %s: %s", id, body)
-		}
-		if n := len(c.ModuleEntries(id)); n != 1 {
-			t.Errorf("log has %d entries with generated ID %s", n, id)
-		}
+		t.Run(fmt.Sprint(hdr), func(t *testing.T) {
+			req, _ := http.NewRequest("GET", c.URL("/"), nil)
+			for i := 0; i+1 < len(hdr); i += 2 {
+				req.Header.Set(hdr[i], hdr[i+1])
+			}
+			res, err := c.Client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			id := res.Header.Get("X-Correlation-Id")
+			if !uuidRE.MatchString(id) {
+				t.Fatalf("generated ID %q is not a UUID", id)
+			}
+			if !strings.Contains(string(body), `"request_id":"`+id+`"`) {
+				t.Errorf("body lacks generated ID %s: %s", id, body)
+			}
+			if n := len(c.ModuleEntries(id)); n != 1 {
+				t.Errorf("log has %d entries with generated ID %s", n, id)
+			}
+		})
 	}
 }
 
@@ -199,11 +204,13 @@ handle {
 		"/off/":          "",
 		"/up/status/500": "caddy; received-status=500",
 	} {
-		res, _, _ := request(t, c, "GET", path)
-		// compared as structured fields: spacing is not significant
-		if got := res.Header.Get("Proxy-Status"); canonicalSF(t, got) != canonicalSF(t, want) {
-			t.Errorf("%s: Proxy-Status %q, want %q", path, got, want)
-		}
+		t.Run(path, func(t *testing.T) {
+			res, _, _ := request(t, c, "GET", path)
+			// compared as structured fields: spacing is not significant
+			if got := res.Header.Get("Proxy-Status"); canonicalSF(t, got) != canonicalSF(t, want) {
+				t.Errorf("%s: Proxy-Status %q, want %q", path, got, want)
+			}
+		})
 	}
 }
 

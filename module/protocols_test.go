@@ -94,16 +94,18 @@ handle {
 	}
 
 	for _, path := range []string{"/dead/x", "/status/500"} {
-		res, err = client.Get(c.URL(path))
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ = io.ReadAll(res.Body)
-		res.Body.Close()
-		var p testcaddy.Problem
-		if res.ProtoMajor != 2 || res.StatusCode != 502 || json.Unmarshal(body, &p) != nil || p.Status != 502 {
-			t.Errorf("h2c %s: %s %d %s", path, res.Proto, res.StatusCode, body)
-		}
+		t.Run(path, func(t *testing.T) {
+			res, err = client.Get(c.URL(path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ = io.ReadAll(res.Body)
+			res.Body.Close()
+			var p testcaddy.Problem
+			if res.ProtoMajor != 2 || res.StatusCode != 502 || json.Unmarshal(body, &p) != nil || p.Status != 502 {
+				t.Errorf("h2c %s: %s %d %s", path, res.Proto, res.StatusCode, body)
+			}
+		})
 	}
 }
 
@@ -152,28 +154,30 @@ func TestEarlyHintsPassThrough(t *testing.T) {
 	c := testcaddy.StartCaddyfile(t, "upstream_errors\nreverse_proxy "+up)
 
 	for path, want := range map[string]int{"/": 200, "/fail": 502} {
-		var hints []textproto.MIMEHeader
-		trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
-			if code == http.StatusEarlyHints {
-				hints = append(hints, h)
+		t.Run(path, func(t *testing.T) {
+			var hints []textproto.MIMEHeader
+			trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+				if code == http.StatusEarlyHints {
+					hints = append(hints, h)
+				}
+				return nil
+			}}
+			req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", c.URL(path), nil)
+			res, err := c.Client.Do(req)
+			if err != nil {
+				t.Fatal(err)
 			}
-			return nil
-		}}
-		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", c.URL(path), nil)
-		res, err := c.Client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if len(hints) != 1 || hints[0].Get("Link") != "</app.css>; rel=preload; as=style" {
-			t.Errorf("%s: early hints %v", path, hints)
-		}
-		if res.StatusCode != want {
-			t.Errorf("%s: status %d, want %d: %s", path, res.StatusCode, want, body)
-		}
-		if res.Header.Get("Link") != "" {
-			t.Errorf("%s: hint leaked into the final response", path)
-		}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if len(hints) != 1 || hints[0].Get("Link") != "</app.css>; rel=preload; as=style" {
+				t.Errorf("%s: early hints %v", path, hints)
+			}
+			if res.StatusCode != want {
+				t.Errorf("%s: status %d, want %d: %s", path, res.StatusCode, want, body)
+			}
+			if res.Header.Get("Link") != "" {
+				t.Errorf("%s: hint leaked into the final response", path)
+			}
+		})
 	}
 }

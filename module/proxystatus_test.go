@@ -42,41 +42,43 @@ func TestEveryCauseHasAProxyStatusError(t *testing.T) {
 // status as parameter.
 func TestProxyStatusParses(t *testing.T) {
 	for _, name := range []string{"caddy", "edge-1.example", "*proxy:8443/x", "my proxy", `a"b\c`, `\`, `"`, "1st", "a,b;c=d"} {
-		check := func(f failure, key string, want any) {
-			t.Helper()
-			v := proxyStatus(name, f)
-			l, err := httpsfv.UnmarshalList([]string{v})
-			if err != nil || len(l) != 1 {
-				t.Fatalf("%q: %q does not parse as a one-member list: %v", name, v, err)
-			}
-			item := l[0].(httpsfv.Item)
-			switch got := item.Value.(type) {
-			case httpsfv.Token:
-				if string(got) != name {
-					t.Errorf("%q: name round-trips as token %q", name, got)
+		t.Run(name, func(t *testing.T) {
+			check := func(f failure, key string, want any) {
+				t.Helper()
+				v := proxyStatus(name, f)
+				l, err := httpsfv.UnmarshalList([]string{v})
+				if err != nil || len(l) != 1 {
+					t.Fatalf("%q: %q does not parse as a one-member list: %v", name, v, err)
 				}
-			case string:
-				if got != name {
-					t.Errorf("%q: name round-trips as %q", name, got)
+				item := l[0].(httpsfv.Item)
+				switch got := item.Value.(type) {
+				case httpsfv.Token:
+					if string(got) != name {
+						t.Errorf("%q: name round-trips as token %q", name, got)
+					}
+				case string:
+					if got != name {
+						t.Errorf("%q: name round-trips as %q", name, got)
+					}
+				default:
+					t.Errorf("%q: name is a %T", name, got)
 				}
-			default:
-				t.Errorf("%q: name is a %T", name, got)
+				if names := item.Params.Names(); len(names) != 1 || names[0] != key {
+					t.Fatalf("%q: %q has parameters %v, want %s", name, v, names, key)
+				}
+				if got, _ := item.Params.Get(key); got != want {
+					t.Errorf("%q: %s = %#v, want %#v", name, key, got, want)
+				}
 			}
-			if names := item.Params.Names(); len(names) != 1 || names[0] != key {
-				t.Fatalf("%q: %q has parameters %v, want %s", name, v, names, key)
+			for c, info := range causes {
+				if info.proxyError != "" {
+					check(failure{cause: c, status: info.status}, "error", httpsfv.Token(info.proxyError))
+				}
 			}
-			if got, _ := item.Params.Get(key); got != want {
-				t.Errorf("%q: %s = %#v, want %#v", name, key, got, want)
+			for _, s := range []int{500, 502, 503, 504, 599} {
+				check(failure{cause: CauseHTTPResponseStatus, upstreamStatus: s}, "received-status", int64(s))
 			}
-		}
-		for c, info := range causes {
-			if info.proxyError != "" {
-				check(failure{cause: c, status: info.status}, "error", httpsfv.Token(info.proxyError))
-			}
-		}
-		for _, s := range []int{500, 502, 503, 504, 599} {
-			check(failure{cause: CauseHTTPResponseStatus, upstreamStatus: s}, "received-status", int64(s))
-		}
+		})
 	}
 }
 

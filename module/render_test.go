@@ -16,8 +16,10 @@ func TestSameJSONShape(t *testing.T) {
 		{`{"n": [{}]}`, `{"n": [[]]}`, false},
 		{`{"n": [0], "x": 1}`, `{"n": [0]}`, false},
 	} {
-		if got := sameJSONShape([]byte(tc.a), []byte(tc.b)); got != tc.want {
-			t.Errorf("sameJSONShape(%s, %s) = %v, want %v", tc.a, tc.b, got, tc.want)
-		}
+		t.Run(tc.a, func(t *testing.T) {
+			if got := sameJSONShape([]byte(tc.a), []byte(tc.b)); got != tc.want {
+				t.Errorf("sameJSONShape(%s, %s) = %v, want %v", tc.a, tc.b, got, tc.want)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package upstreamerrors
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -36,9 +37,11 @@ func TestValidRetryAfter(t *testing.T) {
 		{[]string{date(0)}, false},
 		{[]string{date(25 * time.Hour)}, false},
 	} {
-		if got := validRetryAfter(tc.vals, now); got != tc.want {
-			t.Errorf("validRetryAfter(%q) = %v, want %v", tc.vals, got, tc.want)
-		}
+		t.Run(fmt.Sprintf("%q", tc.vals), func(t *testing.T) {
+			if got := validRetryAfter(tc.vals, now); got != tc.want {
+				t.Errorf("validRetryAfter(%q) = %v, want %v", tc.vals, got, tc.want)
+			}
+		})
 	}
 }
 

@@ -27,9 +27,11 @@ func TestEveryPlaceholderInDeferredHeaders(t *testing.T) {
 		"instance":   "/orders/7",
 		"request_id": id,
 	} {
-		if got := res.Header.Get("X-UE-" + n); got != want {
-			t.Errorf("{http.upstream_errors.%s} = %q, want %q", n, got, want)
-		}
+		t.Run(n, func(t *testing.T) {
+			if got := res.Header.Get("X-UE-" + n); got != want {
+				t.Errorf("{http.upstream_errors.%s} = %q, want %q", n, got, want)
+			}
+		})
 	}
 }
 

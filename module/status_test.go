@@ -1,6 +1,7 @@
 package upstreamerrors
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -13,15 +14,19 @@ func TestParseStatusRange(t *testing.T) {
 	for in, want := range map[string]statusRange{
 		"5xx": {500, 599}, "502": {502, 502}, "500-504": {500, 504}, "1xx": {100, 199},
 	} {
-		got, err := parseStatusRange(in)
-		if err != nil || got != want {
-			t.Errorf("%q: %v %v", in, got, err)
-		}
+		t.Run(in, func(t *testing.T) {
+			got, err := parseStatusRange(in)
+			if err != nil || got != want {
+				t.Errorf("%q: %v %v", in, got, err)
+			}
+		})
 	}
 	for _, in := range []string{"", "6xx", "abc", "50", "5000", "600", "099", "504-500", "500-", "-500", "5xx-599"} {
-		if _, err := parseStatusRange(in); err == nil {
-			t.Errorf("%q: no error", in)
-		}
+		t.Run(fmt.Sprintf("%q", in), func(t *testing.T) {
+			if _, err := parseStatusRange(in); err == nil {
+				t.Errorf("%q: no error", in)
+			}
+		})
 	}
 }
 
@@ -31,14 +36,18 @@ func TestStatusResolution(t *testing.T) {
 		CauseConnectionRefused: 502, CauseConnectionTimeout: 504, CauseHTTPResponseTimeout: 504,
 		CauseDestinationUnavail: 503, CauseDNSError: 502, CauseDNSTimeout: 504, "unknown": 502,
 	} {
-		if got := h.statusForCause(cause); got != want {
-			t.Errorf("default %s: %d, want %d", cause, got, want)
-		}
+		t.Run(cause, func(t *testing.T) {
+			if got := h.statusForCause(cause); got != want {
+				t.Errorf("default %s: %d, want %d", cause, got, want)
+			}
+		})
 	}
 	for up, want := range map[int]int{500: 502, 501: 502, 502: 502, 503: 503, 504: 504, 599: 502} {
-		if got := h.statusForUpstream(up); got != want {
-			t.Errorf("default upstream %d: %d, want %d", up, got, want)
-		}
+		t.Run(fmt.Sprint(up), func(t *testing.T) {
+			if got := h.statusForUpstream(up); got != want {
+				t.Errorf("default upstream %d: %d, want %d", up, got, want)
+			}
+		})
 	}
 	h.StatusMap = map[string]int{"timeout": 503, CauseConnectionTimeout: 502, "5xx": 500, "504": 504}
 	if got := h.statusForCause(CauseHTTPResponseTimeout); got != 503 {
@@ -112,8 +121,10 @@ func TestValidRequestID(t *testing.T) {
 		"abc-123": true, "": false, "a b": false, `a"b`: false, "<script>": false,
 		strings.Repeat("a", 128): true, strings.Repeat("a", 129): false, "é": false,
 	} {
-		if validRequestID(s) != want {
-			t.Errorf("%q: want %v", s, want)
-		}
+		t.Run(fmt.Sprintf("%q", s), func(t *testing.T) {
+			if validRequestID(s) != want {
+				t.Errorf("%q: want %v", s, want)
+			}
+		})
 	}
 }

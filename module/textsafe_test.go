@@ -19,9 +19,11 @@ func TestStripControl(t *testing.T) {
 		{"é ü 日本 \u00a0nbsp", "é ü 日本 \u00a0nbsp"},
 		{"bad\xffutf8", "bad\ufffdutf8"},
 	} {
-		if got := stripControl(tc.in); got != tc.want {
-			t.Errorf("stripControl(%q) = %q, want %q", tc.in, got, tc.want)
-		}
+		t.Run(tc.in, func(t *testing.T) {
+			if got := stripControl(tc.in); got != tc.want {
+				t.Errorf("stripControl(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
 	}
 }
 

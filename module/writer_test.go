@@ -2,6 +2,7 @@ package upstreamerrors
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -96,8 +97,10 @@ func TestWriterAnnouncedLengthAboveLimit(t *testing.T) {
 
 func TestStatusClass(t *testing.T) {
 	for status, want := range map[int]string{499: "4xx", 502: "5xx", 200: "2xx", 0: "unknown", 600: "unknown"} {
-		if got := statusClass(status); got != want {
-			t.Errorf("statusClass(%d) = %s, want %s", status, got, want)
-		}
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			if got := statusClass(status); got != want {
+				t.Errorf("statusClass(%d) = %s, want %s", status, got, want)
+			}
+		})
 	}
 }
