@@ -82,16 +82,7 @@ func expectReplaced(t *testing.T, c *testcaddy.Caddy, res *http.Response, body [
 			t.Errorf("field %s = %q, want %q", name, got, v)
 		}
 	}
-	for k, v := range map[string]string{
-		"Content-Type":           "application/problem+json",
-		"Cache-Control":          "no-store",
-		"X-Content-Type-Options": "nosniff",
-		"X-Request-Id":           id,
-	} {
-		if got := res.Header.Get(k); got != v {
-			t.Errorf("header %s = %q, want %q", k, got, v)
-		}
-	}
+	expectProblemFields(t, res, id)
 	if s := res.Header.Get("Server"); s != "" && s != "Caddy" {
 		t.Errorf("Server = %q, want Caddy's own or none", s)
 	}

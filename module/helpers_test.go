@@ -64,16 +64,7 @@ func expectProblem(t *testing.T, c *testcaddy.Caddy, res *http.Response, body []
 	if res.StatusCode != want.status {
 		t.Fatalf("status = %d, want %d; body: %s", res.StatusCode, want.status, body)
 	}
-	for k, v := range map[string]string{
-		"Content-Type":           "application/problem+json",
-		"Cache-Control":          "no-store",
-		"X-Content-Type-Options": "nosniff",
-		"X-Request-Id":           id,
-	} {
-		if got := res.Header.Get(k); got != v {
-			t.Errorf("header %s = %q, want %q", k, got, v)
-		}
-	}
+	expectProblemFields(t, res, id)
 	for _, leak := range []string{"X-Powered-By", "X-Upstream-Secret", "Set-Cookie"} {
 		if v := res.Header.Get(leak); v != "" {
 			t.Errorf("upstream header %s leaked: %q", leak, v)
@@ -145,4 +136,19 @@ func expectProblem(t *testing.T, c *testcaddy.Caddy, res *http.Response, body []
 		t.Errorf("log method/uri = %v %v", e["method"], e["uri"])
 	}
 	return p
+}
+
+// expectProblemFields asserts the fields every problem+json response has.
+func expectProblemFields(t *testing.T, res *http.Response, id string) {
+	t.Helper()
+	for k, v := range map[string]string{
+		"Content-Type":           "application/problem+json",
+		"Cache-Control":          "no-store",
+		"X-Content-Type-Options": "nosniff",
+		"X-Request-Id":           id,
+	} {
+		if got := res.Header.Get(k); got != v {
+			t.Errorf("header %s = %q, want %q", k, got, v)
+		}
+	}
 }

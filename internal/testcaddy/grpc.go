@@ -15,13 +15,21 @@ import (
 // server's SetServingStatus pushes updates to Watch streams.
 func GRPCHealthServer(t testing.TB) (string, *health.Server) {
 	t.Helper()
+	hs := health.NewServer()
+	addr := serveGRPC(t, func(srv *grpc.Server) { healthpb.RegisterHealthServer(srv, hs) })
+	return addr, hs
+}
+
+// serveGRPC serves a gRPC server with the services register adds on a
+// loopback port until the test ends, and returns its address.
+func serveGRPC(t testing.TB, register func(*grpc.Server)) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := health.NewServer()
 	srv := grpc.NewServer()
-	healthpb.RegisterHealthServer(srv, hs)
+	register(srv)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -31,7 +39,7 @@ func GRPCHealthServer(t testing.TB) (string, *health.Server) {
 		srv.Stop()
 		<-done
 	})
-	return l.Addr().String(), hs
+	return l.Addr().String()
 }
 
 // GRPCClient dials addr over cleartext HTTP/2 (h2c), as a gRPC client does

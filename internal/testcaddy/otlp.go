@@ -2,7 +2,6 @@ package testcaddy
 
 import (
 	"context"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -30,22 +29,8 @@ type OTLPCollector struct {
 // first.
 func StartOTLPCollector(t testing.TB) *OTLPCollector {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &OTLPCollector{Endpoint: "http://" + l.Addr().String()}
-	srv := grpc.NewServer()
-	coltracepb.RegisterTraceServiceServer(srv, c)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(l)
-	}()
-	t.Cleanup(func() {
-		srv.Stop()
-		<-done
-	})
+	c := new(OTLPCollector)
+	c.Endpoint = "http://" + serveGRPC(t, func(srv *grpc.Server) { coltracepb.RegisterTraceServiceServer(srv, c) })
 	return c
 }
 
