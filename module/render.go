@@ -98,8 +98,8 @@ func (h *Handler) renderJSON(v bodyValues, repl *caddy.Replacer) []byte {
 
 // jsonKeepsShape reports whether out, a custom JSON body, is valid JSON
 // with the structure the template has when every non-empty value is the
-// benign "0": the same objects, arrays and members, each scalar of the
-// same kind. A value inside a JSON string is escaped and stays a string;
+// benign "0" (the request path, the request ID and every placeholder): the
+// same objects, arrays and members, each scalar of the same kind. A value inside a JSON string is escaped and stays a string;
 // one written outside quotes is only accepted while it stays one scalar of
 // the kind "0" gives (a number), so `1,2` cannot add elements and
 // `javascript:alert(1)` cannot break the document. Empty values stay
@@ -122,7 +122,11 @@ func (h *Handler) jsonKeepsShape(ct *compiledTemplate, out []byte, v bodyValues,
 		s, _ := repl.GetString(key)
 		return benign(s), true
 	})
-	ref, err := ct.render(v.escaped(benign), refRepl)
+	// the module's own values stay, so {{if eq .Cause ...}} sections
+	// render alike; the request's and the placeholders' become benign
+	refV := v
+	refV.Instance, refV.RequestID = benign(v.Instance), benign(v.RequestID)
+	ref, err := ct.render(refV, refRepl)
 	if err != nil || !json.Valid(ref) {
 		return false
 	}
