@@ -97,11 +97,12 @@ func (h *Handler) renderJSON(v bodyValues, repl *caddy.Replacer) []byte {
 }
 
 // jsonKeepsShape reports whether out, a custom JSON body, is valid JSON
-// with the structure the template has when every non-empty value is the
-// benign "0" (the request path, the request ID and every placeholder): the
-// same objects, arrays and members, each scalar of the same kind. A value inside a JSON string is escaped and stays a string;
-// one written outside quotes is only accepted while it stays one scalar of
-// the kind "0" gives (a number), so `1,2` cannot add elements and
+// with the structure the template has when every non-empty value from the
+// request (the path, the request ID, every placeholder) is the benign "0":
+// the same objects, arrays and members, each scalar of the same kind. A
+// value inside a JSON string is escaped and stays a string; one written
+// outside quotes is only accepted while it stays one scalar of the kind
+// "0" gives (a number), so `1,2` cannot add elements and
 // `javascript:alert(1)` cannot break the document. Empty values stay
 // empty in the reference, so {{if .RequestID}} sections keep their shape.
 func (h *Handler) jsonKeepsShape(ct *compiledTemplate, out []byte, v bodyValues, repl *caddy.Replacer) bool {
