@@ -74,11 +74,12 @@ func (h *Handler) renderJSON(v bodyValues, repl *caddy.Replacer) []byte {
 }
 
 // jsonKeepsShape reports whether out, a custom JSON body, is valid JSON
-// with the structure the template has when every non-empty value is the
-// benign "0": the same objects, arrays and members, each scalar of the
-// same kind. A value inside a JSON string is escaped and stays a string;
-// one written outside quotes is only accepted while it stays one scalar of
-// the kind "0" gives (a number), so `1,2` cannot add elements and
+// with the structure the template has when every non-empty value from the
+// request (the path, the request ID, every placeholder) is the benign "0":
+// the same objects, arrays and members, each scalar of the same kind. A
+// value inside a JSON string is escaped and stays a string; one written
+// outside quotes is only accepted while it stays one scalar of the kind
+// "0" gives (a number), so `1,2` cannot add elements and
 // `javascript:alert(1)` cannot break the document. Empty values stay
 // empty in the reference, so {{if .RequestID}} sections keep their shape.
 func (h *Handler) jsonKeepsShape(ct *compiledTemplate, out []byte, v bodyValues, repl *caddy.Replacer) bool {
@@ -99,7 +100,11 @@ func (h *Handler) jsonKeepsShape(ct *compiledTemplate, out []byte, v bodyValues,
 		s, _ := repl.GetString(key)
 		return benign(s), true
 	})
-	ref, err := ct.render(v.escaped(benign), refRepl)
+	// the module's own values stay, so {{if eq .Cause ...}} sections
+	// render alike; the request's and the placeholders' become benign
+	refV := v
+	refV.Instance, refV.RequestID = benign(v.Instance), benign(v.RequestID)
+	ref, err := ct.render(refV, refRepl)
 	if err != nil || !json.Valid(ref) {
 		return false
 	}
