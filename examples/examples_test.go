@@ -99,14 +99,14 @@ func testPool(t *testing.T) {
 
 func testSlowBackend(t *testing.T) {
 	t.Run("up", func(t *testing.T) {
-		c := start(t, adapt(t, "slow-backend", "LEGACY", backend(t)))
+		c := start(t, fastSlowBackend(t, adapt(t, "slow-backend", "LEGACY", backend(t))))
 		expectOK(t, c, "/timeout?ms=100")
 		expectProblem(t, c, "/timeout?ms=10000", 504, "http_response_timeout")
 		// streams outlive the header timeout
-		expectOK(t, c, "/sse?n=3&ms=1600")
+		expectOK(t, c, "/sse?n=3&ms=160")
 	})
 	t.Run("unreachable", func(t *testing.T) {
-		c := start(t, adapt(t, "slow-backend", "LEGACY", testcaddy.FullBacklog(t)))
+		c := start(t, fastSlowBackend(t, adapt(t, "slow-backend", "LEGACY", testcaddy.FullBacklog(t))))
 		expectProblem(t, c, "/", 504, "connection_timeout")
 	})
 	t.Run("down", func(t *testing.T) {
@@ -423,3 +423,22 @@ func encode(t *testing.T, v any) []byte {
 
 // problem is the problem+json body.
 type problem = testcaddy.Problem
+
+// fastSlowBackend scales the slow-backend example's timeouts (3s for the
+// response head, 2s to dial) down tenfold, so its test waits tenths of a
+// second where a user's client waits seconds. It fails if the example no
+// longer has those timeouts, which its test would then no longer cover.
+func fastSlowBackend(t *testing.T, cfg []byte) []byte {
+	t.Helper()
+	out := string(cfg)
+	for _, d := range []struct{ from, to string }{
+		{`"response_header_timeout":3000000000`, `"response_header_timeout":300000000`},
+		{`"dial_timeout":2000000000`, `"dial_timeout":200000000`},
+	} {
+		if !strings.Contains(out, d.from) {
+			t.Fatalf("the slow-backend example no longer has %s", d.from)
+		}
+		out = strings.ReplaceAll(out, d.from, d.to)
+	}
+	return []byte(out)
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/testcaddy"
+	upstreamerrors "github.com/caddy-upstream-errors/caddy-upstream-errors/module"
 )
 
 // TestStalledErrorBodyIsAbandoned checks that an intercepted body that
@@ -88,6 +89,10 @@ func TestStalledErrorBodyIsAbandoned(t *testing.T) {
 // TestClientLeavesDuringDrain checks that a client gone while an
 // intercepted body is drained is logged as a client that left.
 func TestClientLeavesDuringDrain(t *testing.T) {
+	// the client must leave inside the window: give it the full second
+	prev := upstreamerrors.DiscardTime()
+	upstreamerrors.SetDiscardTime(time.Second)
+	t.Cleanup(func() { upstreamerrors.SetDiscardTime(prev) })
 	arrived := make(chan struct{}, 1)
 	up := testcaddy.RawServer(t, func(c net.Conn, r *http.Request) {
 		io.WriteString(c, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 1000\r\n\r\npartial")

@@ -67,8 +67,10 @@ type responseWriter struct {
 	timer *time.Timer
 }
 
-// discardTime bounds how long an intercepted body is drained.
-const discardTime = time.Second
+// discardTime bounds how long an intercepted body is drained. It is a
+// variable only so the package's tests can wait tenths of a second; it is
+// set once, before any request.
+var discardTime = time.Second
 
 var writerPool = sync.Pool{New: func() any {
 	return &responseWriter{before: make(http.Header), abandon: make(chan struct{})}
