@@ -22,6 +22,12 @@ type failureCase struct {
 	stock int
 }
 
+// rawUpstream is a case's site: a proxy, with transport settings, to a
+// loopback server that answers each connection with fn.
+func rawUpstream(fn func(net.Conn, *http.Request), transport string) func(*testing.T) string {
+	return func(t *testing.T) string { return proxyTo(testcaddy.RawServer(t, fn), transport) }
+}
+
 func proxyTo(addr, transport string) string {
 	if transport == "" {
 		return "reverse_proxy " + addr
@@ -41,59 +47,43 @@ var failureCases = []failureCase{
 		status: 502, cause: "connection_terminated", stock: 502,
 	},
 	{
-		name: "closed before response",
-		site: func(t *testing.T) string {
-			return proxyTo(testcaddy.RawServer(t, func(net.Conn, *http.Request) {}), "")
-		},
+		name:   "closed before response",
+		site:   rawUpstream(func(net.Conn, *http.Request) {}, ""),
 		status: 502, cause: "connection_terminated", stock: 502,
 	},
 	{
-		name: "garbage",
-		site: func(t *testing.T) string {
-			return proxyTo(testcaddy.RawServer(t, testcaddy.Reply("SSH-2.0-OpenSSH_4.3\r\n\r\n")), "")
-		},
+		name:   "garbage",
+		site:   rawUpstream(testcaddy.Reply("SSH-2.0-OpenSSH_4.3\r\n\r\n"), ""),
 		status: 502, cause: "http_protocol_error", stock: 502,
 	},
 	{
-		name: "broken header",
-		site: func(t *testing.T) string {
-			return proxyTo(testcaddy.RawServer(t, testcaddy.Reply("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nBroken header line\r\n\r\nok")), "")
-		},
+		name:   "broken header",
+		site:   rawUpstream(testcaddy.Reply("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nBroken header line\r\n\r\nok"), ""),
 		status: 502, cause: "http_protocol_error", stock: 502,
 	},
 	{
-		name: "invalid content length",
-		site: func(t *testing.T) string {
-			return proxyTo(testcaddy.RawServer(t, testcaddy.Reply("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok")), "")
-		},
+		name:   "invalid content length",
+		site:   rawUpstream(testcaddy.Reply("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok"), ""),
 		status: 502, cause: "http_protocol_error", stock: 502,
 	},
 	{
-		name: "closed mid headers",
-		site: func(t *testing.T) string {
-			return proxyTo(testcaddy.RawServer(t, testcaddy.Reply("HTTP/1.1 200 OK\r\nContent-Type: text/ht")), "")
-		},
+		name:   "closed mid headers",
+		site:   rawUpstream(testcaddy.Reply("HTTP/1.1 200 OK\r\nContent-Type: text/ht"), ""),
 		status: 502, cause: "connection_terminated", stock: 502,
 	},
 	{
-		name: "hang",
-		site: func(t *testing.T) string {
-			return proxyTo(testcaddy.RawServer(t, testcaddy.Hang), "response_header_timeout 300ms")
-		},
+		name:   "hang",
+		site:   rawUpstream(testcaddy.Hang, "response_header_timeout 300ms"),
 		status: 504, cause: "http_response_timeout", stock: 504,
 	},
 	{
-		name: "slow headers",
-		site: func(t *testing.T) string {
-			return proxyTo(testcaddy.RawServer(t, testcaddy.Slow(3*time.Second, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")), "response_header_timeout 300ms")
-		},
+		name:   "slow headers",
+		site:   rawUpstream(testcaddy.Slow(3*time.Second, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), "response_header_timeout 300ms"),
 		status: 504, cause: "http_response_timeout", stock: 504,
 	},
 	{
-		name: "read timeout",
-		site: func(t *testing.T) string {
-			return proxyTo(testcaddy.RawServer(t, testcaddy.Hang), "read_timeout 300ms")
-		},
+		name:   "read timeout",
+		site:   rawUpstream(testcaddy.Hang, "read_timeout 300ms"),
 		status: 504, cause: "connection_read_timeout", stock: 504,
 	},
 	{
