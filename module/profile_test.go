@@ -23,7 +23,7 @@ import (
 )
 
 // profileDir, if set, keeps each BenchmarkCPUShare profile there, for
-// go tool pprof: cpushare-PATH-*.pprof.
+// go tool pprof: cpushare-CAUSE-ROUTE-*.pprof.
 var profileDir = flag.String("cpushare.dir", "", "write BenchmarkCPUShare's CPU profiles to this `directory`")
 
 // shareSpec names the module's handler and the reverse_proxy it wraps as a
@@ -48,64 +48,85 @@ func funcName(f any) string {
 	return runtime.FuncForPC(reflect.ValueOf(f).Pointer()).Name()
 }
 
-// BenchmarkCPUShare loads Caddy with requests on one path at a time,
-// profiles the whole process meanwhile, and reports the module's own share
-// of the CPU: samples under its ServeHTTP but not under reverse_proxy's,
-// over all samples (Caddy, the loopback client and the upstream alike), as
-// module-%. nested-% is the self time of the module's functions that
-// reverse_proxy calls, such as its response writer; it is not in module-%. samples is the profile's
-// size (100 a CPU second). With -test.v it logs the functions that take
-// the module's own share, as a percentage of all samples.
+// BenchmarkCPUShare loads Caddy with requests on one path at a time and
+// reports what each costs the whole process (Caddy, the loopback client
+// and the upstream alike):
+//
+//   - cpu-ns/op: the process's CPU time (user and system) per request, so
+//     benchstat holds a module route against stock's for the same failure;
+//   - module-%: from a CPU profile taken meanwhile, the module's own share:
+//     samples under its ServeHTTP but not under reverse_proxy's, over all;
+//   - nested-%: the self time of the module's functions that reverse_proxy
+//     calls, such as its response writer, which module-% leaves out;
+//   - server-%: Caddy's server outside its handler chain, where stock
+//     logs a handler's error and writes its status;
+//   - samples: the profile's size (100 a CPU second).
+//
+// With -test.v it logs the functions that take the module's own share, as
+// a percentage of all samples.
 func BenchmarkCPUShare(b *testing.B) {
 	closed := testcaddy.ClosedPort(b)
 	ok := testcaddy.HTTPServer(b, fixedResponse(http.StatusOK, passSize))
 	page := testcaddy.HTTPServer(b, fixedResponse(http.StatusInternalServerError, errorPageSize))
 	base := startBenchCaddy(b, fmt.Sprintf(`
-handle /pass {
+handle /pass/mod {
 	upstream_errors
-	reverse_proxy %s
+	reverse_proxy %[1]s
 }
-handle /500 {
+handle /pass/bare {
+	reverse_proxy %[1]s
+}
+handle /500/mod {
 	upstream_errors
-	reverse_proxy %s
+	reverse_proxy %[2]s
 }
-handle /refused {
+handle /500/stock {
+	%[4]s
+}
+handle /500/passon {
+	reverse_proxy %[2]s
+}
+handle /refused/mod {
 	upstream_errors
-	reverse_proxy %s
+	reverse_proxy %[3]s
 }
-handle /stock/500 {
-	reverse_proxy %s
-}
-handle /stock/refused {
-	reverse_proxy %s
-}`, ok, page, closed, page, closed))
+handle /refused/stock {
+	reverse_proxy %[3]s
+}`, ok, page, closed, stockReplace(page)))
 	c := benchClient(b)
 	normalized := want{status: http.StatusBadGateway, size: -1, contentType: problemType}
+	stockError := want{status: http.StatusBadGateway, size: 0}
 
 	for _, p := range []struct {
 		name, path string
 		want       want
 	}{
-		{"pass", "/pass", want{status: http.StatusOK, size: passSize}},
-		{"status_500", "/500", normalized},
-		{"refused", "/refused", normalized},
-		// stock Caddy on the same failures, for server-%
-		{"stock_500", "/stock/500", want{status: http.StatusInternalServerError, size: errorPageSize}},
-		{"stock_refused", "/stock/refused", want{status: http.StatusBadGateway, size: 0}},
+		{"cause=pass/route=bare", "/pass/bare", want{status: http.StatusOK, size: passSize}},
+		{"cause=pass/route=module", "/pass/mod", want{status: http.StatusOK, size: passSize}},
+		{"cause=status_500/route=stock", "/500/stock", stockError},
+		{"cause=status_500/route=passon", "/500/passon", want{status: http.StatusInternalServerError, size: errorPageSize}},
+		{"cause=status_500/route=module", "/500/mod", normalized},
+		{"cause=refused/route=stock", "/refused/stock", stockError},
+		{"cause=refused/route=module", "/refused/mod", normalized},
 	} {
-		b.Run("path="+p.name, func(b *testing.B) {
+		b.Run(p.name, func(b *testing.B) {
 			// four clients per P keep Caddy busy while some wait
 			b.SetParallelism(4)
 			var buf bytes.Buffer
 			if err := pprof.StartCPUProfile(&buf); err != nil {
 				b.Fatalf("starting the CPU profile (not with -cpuprofile): %v", err)
 			}
+			cpu0, cpuOK := processCPU()
 			benchParallel(b, c, base+p.path, p.want)
+			cpu1, _ := processCPU()
 			pprof.StopCPUProfile()
+			if cpuOK {
+				b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
+			}
 
 			if *profileDir != "" {
 				// one file per run: go tool pprof merges them
-				f, err := os.CreateTemp(*profileDir, "cpushare-"+p.name+"-*.pprof")
+				f, err := os.CreateTemp(*profileDir, "cpushare-"+fileName(p.name)+"-*.pprof")
 				if err == nil {
 					_, err = f.Write(buf.Bytes())
 					err = errors.Join(err, f.Close())
@@ -129,14 +150,14 @@ handle /stock/refused {
 			if server.Handler == 0 && prof.Period > 0 && server.Total/prof.Period >= 50 {
 				b.Fatalf("no sample under %s in %d samples", serverSpec.Handler, server.Total/prof.Period)
 			}
-			stock := strings.HasPrefix(p.name, "stock_")
-			if !stock && share.Handler == 0 && prof.Period > 0 && share.Total/prof.Period >= 50 {
+			module := strings.HasSuffix(p.name, "/route=module")
+			if module && share.Handler == 0 && prof.Period > 0 && share.Total/prof.Period >= 50 {
 				// every request runs through the module: none of them
 				// in a profile this large means the names in shareSpec
 				// no longer match the code
 				b.Fatalf("no sample under %s in %d samples", shareSpec.Handler, share.Total/prof.Period)
 			}
-			if !stock {
+			if module {
 				b.ReportMetric(share.Percent(), "module-%")
 				b.ReportMetric(share.NestedPercent(), "nested-%")
 			}
@@ -151,4 +172,15 @@ handle /stock/refused {
 			}
 		})
 	}
+}
+
+// fileName turns a sub-benchmark's name, cause=refused/route=module, into
+// a file name's part, refused-module.
+func fileName(name string) string {
+	var parts []string
+	for part := range strings.SplitSeq(name, "/") {
+		_, v, _ := strings.Cut(part, "=")
+		parts = append(parts, v)
+	}
+	return strings.Join(parts, "-")
 }
