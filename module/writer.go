@@ -64,6 +64,9 @@ type responseWriter struct {
 	abandon chan struct{}
 	// armed is set once abandon may be closed: by timer, or already.
 	armed bool
+	// timer closes abandon when the discard window ends. It is kept with
+	// its channel while a pooled writer reuses them, stopped: creating
+	// one costs two allocations on every intercepted response.
 	timer *time.Timer
 }
 
@@ -90,13 +93,16 @@ func newResponseWriter(h *Handler, w http.ResponseWriter, repl *caddy.Replacer) 
 
 // release returns rw to the pool.
 func (rw *responseWriter) release() {
-	abandon := rw.abandon
-	if rw.armed && (rw.timer == nil || !rw.timer.Stop()) {
-		// closed, or about to be: the next request needs its own
-		abandon = make(chan struct{})
+	abandon, timer := rw.abandon, rw.timer
+	// Stop reports false for a timer that fired and for one that was not
+	// running, which is how a channel abandonNow closed also looks
+	if rw.armed && (timer == nil || !timer.Stop()) {
+		// closed, or about to be: the next request needs its own, and a
+		// timer of its own, as this one's function closes this channel
+		abandon, timer = make(chan struct{}), nil
 	}
 	clear(rw.before)
-	*rw = responseWriter{before: rw.before, abandon: abandon}
+	*rw = responseWriter{before: rw.before, abandon: abandon, timer: timer}
 	writerPool.Put(rw)
 }
 
@@ -140,8 +146,13 @@ func (rw *responseWriter) intercept() {
 		rw.abandonNow()
 		return
 	}
-	abandon := rw.abandon
 	rw.armed = true
+	if rw.timer != nil {
+		// stopped when released, and bound to this same open channel
+		rw.timer.Reset(discardTime)
+		return
+	}
+	abandon := rw.abandon
 	rw.timer = time.AfterFunc(discardTime, func() { close(abandon) })
 }
 
