@@ -93,6 +93,12 @@ func newResponseWriter(h *Handler, w http.ResponseWriter, repl *caddy.Replacer) 
 
 // release returns rw to the pool.
 func (rw *responseWriter) release() {
+	rw.reset()
+	writerPool.Put(rw)
+}
+
+// reset readies rw for another request.
+func (rw *responseWriter) reset() {
 	abandon, timer := rw.abandon, rw.timer
 	// Stop reports false for a timer that fired and for one that was not
 	// running, which is how a channel abandonNow closed also looks
@@ -103,7 +109,6 @@ func (rw *responseWriter) release() {
 	}
 	clear(rw.before)
 	*rw = responseWriter{before: rw.before, abandon: abandon, timer: timer}
-	writerPool.Put(rw)
 }
 
 // WriteHeader passes informational statuses and other handlers' responses
@@ -140,7 +145,7 @@ func (rw *responseWriter) intercept() {
 	rw.intercepted = true
 	rw.discardBy = time.Now().Add(discardTime)
 	// a body announced too long to drain is abandoned at once
-	if n, err := strconv.ParseInt(rw.Header().Get("Content-Length"), 10, 64); err == nil && n > rw.h.DiscardLimit {
+	if n, ok := announcedLength(rw.Header()); ok && n > rw.h.DiscardLimit {
 		rw.discarded = rw.h.DiscardLimit
 		rw.drainErr = errDiscardLimit
 		rw.abandonNow()
@@ -154,6 +159,21 @@ func (rw *responseWriter) intercept() {
 	}
 	abandon := rw.abandon
 	rw.timer = time.AfterFunc(discardTime, func() { close(abandon) })
+}
+
+// announcedLength returns hdr's Content-Length if it has a valid one. A
+// body of unknown length is common on the error path (a chunked page),
+// and parsing the empty value would allocate its error.
+func announcedLength(hdr http.Header) (int64, bool) {
+	cl := hdr.Get("Content-Length")
+	if cl == "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(cl, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return n, true
 }
 
 // abandonNow drops the upstream request at once.
