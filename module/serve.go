@@ -193,8 +193,8 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 		via = rw.proxyVia()
 	}
 	clear(hdr)
-	for k, v := range rw.before {
-		hdr[k] = v
+	for _, f := range rw.before {
+		hdr[f.key] = f.values
 	}
 	for k, v := range kept {
 		hdr[k] = v

@@ -40,8 +40,10 @@ type responseWriter struct {
 	h    *Handler
 	repl *caddy.Replacer
 	// before holds the response header fields set before the next handler
-	// ran, restored when an upstream response is replaced.
-	before http.Header
+	// ran, restored when an upstream response is replaced. A slice, not a
+	// map: copying a few fields on every request and clearing them after
+	// costs less than map assignments and a map clear.
+	before []headerField
 
 	status      int
 	wroteHeader bool
@@ -76,8 +78,25 @@ type responseWriter struct {
 var discardTime = time.Second
 
 var writerPool = sync.Pool{New: func() any {
-	return &responseWriter{before: make(http.Header), abandon: make(chan struct{})}
+	return &responseWriter{before: make([]headerField, 0, 4), abandon: make(chan struct{})}
 }}
+
+// headerField is one response header field and its values.
+type headerField struct {
+	key    string
+	values []string
+}
+
+// beforeValues returns the values of the field key had before the next
+// handler ran.
+func (rw *responseWriter) beforeValues(key string) []string {
+	for _, f := range rw.before {
+		if f.key == key {
+			return f.values
+		}
+	}
+	return nil
+}
 
 // newResponseWriter returns a pooled writer around w.
 func newResponseWriter(h *Handler, w http.ResponseWriter, repl *caddy.Replacer) *responseWriter {
@@ -86,7 +105,7 @@ func newResponseWriter(h *Handler, w http.ResponseWriter, repl *caddy.Replacer) 
 	rw.h = h
 	rw.repl = repl
 	for k, v := range w.Header() {
-		rw.before[k] = v
+		rw.before = append(rw.before, headerField{k, v})
 	}
 	return rw
 }
@@ -107,8 +126,8 @@ func (rw *responseWriter) reset() {
 		// timer of its own, as this one's function closes this channel
 		abandon, timer = make(chan struct{}), nil
 	}
-	clear(rw.before)
-	*rw = responseWriter{before: rw.before, abandon: abandon, timer: timer}
+	clear(rw.before) // drop the request's values until reused
+	*rw = responseWriter{before: rw.before[:0], abandon: abandon, timer: timer}
 }
 
 // WriteHeader passes informational statuses and other handlers' responses

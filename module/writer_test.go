@@ -113,7 +113,7 @@ func TestStatusClass(t *testing.T) {
 func TestWriterReusesDiscardTimer(t *testing.T) {
 	h := provisioned(t)
 	rec, repl := httptest.NewRecorder(), upstreamRepl(500)
-	rw := &responseWriter{before: make(http.Header), abandon: make(chan struct{})}
+	rw := &responseWriter{abandon: make(chan struct{})}
 	intercept := func() {
 		rw.ResponseWriter, rw.h, rw.repl = rec, h, repl
 		rw.WriteHeader(500)
