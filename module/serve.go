@@ -106,7 +106,7 @@ func (h *Handler) handleError(rw *responseWriter, r *http.Request, err error) er
 // proxyFailure classifies an error reverse_proxy returned. ok is false
 // for an error that is not an upstream failure.
 func (h *Handler) proxyFailure(err error) (f failure, ok bool) {
-	herr, _ := errors.AsType[caddyhttp.HandlerError](err)
+	herr, _ := handlerError(err)
 	status := herr.StatusCode
 	// the log wants the cause, not Caddy's error ID and call site
 	inner := err
