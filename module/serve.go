@@ -239,7 +239,10 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 	setPlaceholders(repl, &v)
 
 	format := negotiate(r.Header.Values("Accept"), h.Format)
-	body := h.render(format, v, repl)
+	// the body is copied by Write and not kept: its buffer is reused
+	buf := bodyBuffers.Get().(*[]byte)
+	body := h.render((*buf)[:0], format, v, repl)
+	defer recycleBody(buf, body)
 
 	if v.RequestID != "" {
 		set(0, h.RequestIDHeader, v.RequestID)
