@@ -193,15 +193,15 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 		via = rw.proxyVia()
 	}
 	clear(hdr)
-	for _, f := range rw.before {
-		hdr[f.key] = f.values
+	for _, fld := range rw.before {
+		hdr[fld.key] = fld.values
 	}
 	for k, v := range kept {
 		hdr[k] = v
 	}
 
-	// one backing array for the module's own fields, which are set fresh
-	// on every response
+	// one backing array for the fields set fresh on every response: the
+	// module's own and the proxy's Via
 	vals := make([]string, 8)
 	set := func(i int, k, val string) {
 		vals[i] = val
