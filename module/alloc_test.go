@@ -2,6 +2,7 @@ package upstreamerrors
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime/debug"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // nopResponseWriter is a response writer that allocates nothing, so every
@@ -140,4 +143,72 @@ func BenchmarkHandlerOverhead(b *testing.B) {
 			_ = h.ServeHTTP(w, req, passThroughNext)
 		}
 	})
+}
+
+// upstreamErrorNext stands in for reverse_proxy copying an upstream's
+// 500: it sets the status placeholder the proxy sets, the upstream's
+// fields and writes its page.
+var upstreamErrorNext = caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	repl.Set(upstreamStatusPlace, http.StatusInternalServerError)
+	hdr := w.Header()
+	hdr["Content-Type"] = ctypeValue
+	hdr["Content-Length"] = clenValue
+	w.WriteHeader(http.StatusInternalServerError)
+	_, err := w.Write(passBody)
+	return err
+})
+
+// TestNormalizedResponseAllocations checks what replacing an upstream's
+// 500 costs the module in allocations, beyond the stand-in's and a fresh
+// request's: only what outlives the handler, the backing array of the
+// header fields it sets and the Content-Length value (the response keeps
+// both) and the placeholder provider (the replacer keeps it). The writer,
+// its discard timer, the body buffer and the log entry's fields are
+// reused; what is looked up or rendered from tables allocates nothing.
+// The client sends its request ID, so Caddy's request UUID is not made.
+func TestNormalizedResponseAllocations(t *testing.T) {
+	if raceEnabled() {
+		t.Skip("the race detector makes sync.Pool drop items at random")
+	}
+	h, w, _ := passThroughSetup(t)
+	// entries are encoded and written as in Caddy, to nowhere
+	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+	h.logger = zap.New(zapcore.NewCore(enc, zapcore.AddSync(io.Discard), zap.InfoLevel))
+	const outliving = 3
+
+	for _, tc := range []struct{ accept, contentType string }{
+		{"", "application/problem+json"},
+		{"text/html", "text/html; charset=utf-8"},
+	} {
+		t.Run("accept="+tc.accept, func(t *testing.T) {
+			base := httptest.NewRequest(http.MethodGet, "/page", nil)
+			base.Header.Set("X-Request-ID", "alloc-test")
+			if tc.accept != "" {
+				base.Header.Set("Accept", tc.accept)
+			}
+			newRequest := func() *http.Request {
+				return caddyhttp.PrepareRequest(base, caddy.NewReplacer(), w, new(caddyhttp.Server))
+			}
+			bare := testing.AllocsPerRun(1000, func() {
+				w.reset()
+				if err := upstreamErrorNext.ServeHTTP(w, newRequest()); err != nil {
+					t.Fatal(err)
+				}
+			})
+			wrapped := testing.AllocsPerRun(1000, func() {
+				w.reset()
+				if err := h.ServeHTTP(w, newRequest(), upstreamErrorNext); err != nil {
+					t.Fatal(err)
+				}
+			})
+
+			if w.status != http.StatusBadGateway || w.hdr.Get("Content-Type") != tc.contentType || w.n == 0 {
+				t.Fatalf("got status %d, Content-Type %q, %d body bytes; want a 502 of %s", w.status, w.hdr.Get("Content-Type"), w.n, tc.contentType)
+			}
+			if extra := wrapped - bare; extra > outliving {
+				t.Errorf("a normalized response costs %v allocations beyond the stand-in's (%v); want at most %d", extra, bare, outliving)
+			}
+		})
+	}
 }

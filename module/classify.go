@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/textproto"
+	"os"
 	"strings"
 	"syscall"
 )
@@ -83,6 +84,11 @@ func classifyText(err error) (cause string, ok bool, msg string) {
 	err = unwrapDialError(err)
 	// the message is read once: building it costs allocations every time
 	msg = err.Error()
+
+	// the most common failure first, before the walks of the checks below
+	if refusedDial(err) && !tlsText(msg) {
+		return CauseConnectionRefused, true, msg
+	}
 
 	if errors.Is(err, context.Canceled) {
 		return CauseClientCanceled, true, msg
@@ -166,6 +172,21 @@ func classifyText(err error) (cause string, ok bool, msg string) {
 	return CauseUpstreamError, false, msg
 }
 
+// refusedDial reports whether err is exactly what a dial to a port
+// nobody listens on returns: a "dial" *net.OpError around the connect
+// *os.SyscallError with ECONNREFUSED. That chain holds no cancellation,
+// DNS, TLS or timeout error, so unless its text reads as TLS's (a unix
+// socket's path can say anything), the checks in classifyText find a
+// refusal too: this only skips their walks through the chain.
+func refusedDial(err error) bool {
+	op, ok := err.(*net.OpError)
+	if !ok || op.Op != "dial" {
+		return false
+	}
+	sc, ok := op.Err.(*os.SyscallError)
+	return ok && sc.Err == syscall.ECONNREFUSED
+}
+
 // classifyTLS recognizes handshake and certificate failures.
 func classifyTLS(err error, msg string) (string, bool) {
 	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
@@ -186,10 +207,15 @@ func classifyTLS(err error, msg string) (string, bool) {
 	if _, ok := errors.AsType[tls.AlertError](err); ok {
 		return CauseTLSProtocolError, true
 	}
-	if strings.HasPrefix(msg, "tls: ") || strings.Contains(msg, "remote error: tls") {
+	if tlsText(msg) {
 		return CauseTLSProtocolError, true
 	}
 	return "", false
+}
+
+// tlsText reports whether an error message is crypto/tls's.
+func tlsText(msg string) bool {
+	return strings.HasPrefix(msg, "tls: ") || strings.Contains(msg, "remote error: tls")
 }
 
 // isProtocolError reports whether err holds a textproto.ProtocolError.

@@ -82,3 +82,43 @@ func TestEveryCauseHasADetail(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedDialFastPath checks the shape refusedDial takes past the
+// other checks, and that classify gives each such error the cause its
+// full walk gives the same chain behind a wrapper refusedDial ignores.
+func TestRefusedDialFastPath(t *testing.T) {
+	refused := func(network string, addr net.Addr) *net.OpError {
+		return &net.OpError{Op: "dial", Net: network, Addr: addr, Err: &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED}}
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		fast bool
+	}{
+		{"tcp", refused("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}), true},
+		{"unix", refused("unix", &net.UnixAddr{Name: "/run/app.sock", Net: "unix"}), true},
+		// the full walk reads this message as TLS's; so must classify
+		{"unix path reading as tls", refused("unix", &net.UnixAddr{Name: "/tmp/remote error: tls", Net: "unix"}), true},
+		{"no address", refused("tcp", nil), true},
+		{"read", &net.OpError{Op: "read", Net: "tcp", Err: &os.SyscallError{Syscall: "read", Err: syscall.ECONNREFUSED}}, false},
+		{"reset", &net.OpError{Op: "dial", Net: "tcp", Err: &os.SyscallError{Syscall: "connect", Err: syscall.ECONNRESET}}, false},
+		{"bare errno", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, false},
+		{"errno", syscall.ECONNREFUSED, false},
+		{"wrapped", fmt.Errorf("proxy: %w", refused("tcp", nil)), false},
+		{"timeout", &net.OpError{Op: "dial", Net: "tcp", Err: timeoutErr{}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := refusedDial(tc.err); got != tc.fast {
+				t.Fatalf("refusedDial = %v, want %v", got, tc.fast)
+			}
+			if !tc.fast {
+				return
+			}
+			cause, ok := classify(tc.err)
+			slow, slowOK := classify(fmt.Errorf("behind a wrapper: %w", tc.err))
+			if cause != slow || ok != slowOK {
+				t.Errorf("classify = %s %v; the full walk gives %s %v", cause, ok, slow, slowOK)
+			}
+		})
+	}
+}

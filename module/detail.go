@@ -33,7 +33,7 @@ func detailFor(f failure) string {
 // upstream response (before the upstream's own values), or "".
 func (rw *responseWriter) proxyVia() string {
 	vals := rw.Header()["Via"]
-	i := len(rw.before["Via"])
+	i := len(rw.beforeValues("Via"))
 	if i < len(vals) && strings.HasSuffix(vals[i], " Caddy") {
 		return vals[i]
 	}

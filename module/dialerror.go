@@ -3,6 +3,7 @@ package upstreamerrors
 import (
 	"errors"
 	"reflect"
+	"unsafe"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 )
@@ -13,16 +14,23 @@ import (
 // embeds the dial error without an Unwrap method, which hides a dial
 // timeout, a refusal or EAGAIN from errors.Is and errors.As (and is why
 // stock Caddy answers 502 for a dial timeout). Its only field is the
-// wrapped error, read here through reflection. A one-line
+// wrapped error, read here in place once reflection has checked, at
+// start, that the type still has that shape. A one-line
 //
 //	func (e DialError) Unwrap() error { return e.error }
 //
 // in Caddy would let this file go. TestDialErrorShape fails if the type
 // changes shape.
 func unwrapDialError(err error) error {
-	var de reverseproxy.DialError
-	if !errors.As(err, &de) {
-		return err
+	// reverse_proxy hands the DialError itself to caddyhttp.Error, which
+	// the caller unwraps: a type assertion finds it without a walk
+	de, ok := err.(reverseproxy.DialError)
+	if !ok {
+		var wrapped reverseproxy.DialError // only this one escapes
+		if !errors.As(err, &wrapped) {
+			return err
+		}
+		de = wrapped
 	}
 	if inner := dialErrorCause(&de); inner != nil {
 		return inner
@@ -30,14 +38,19 @@ func unwrapDialError(err error) error {
 	return err
 }
 
+// dialErrorShaped is whether DialError has the one error field this
+// expects, checked once.
+var dialErrorShaped = func() bool {
+	t := reflect.TypeFor[reverseproxy.DialError]()
+	return t.Kind() == reflect.Struct && t.NumField() == 1 && t.Field(0).Type == reflect.TypeFor[error]()
+}()
+
 // dialErrorCause reads the wrapped error of de, or returns nil when the
 // type no longer has the one error field this expects.
 func dialErrorCause(de *reverseproxy.DialError) error {
-	v := reflect.ValueOf(de).Elem()
-	if v.NumField() != 1 || v.Field(0).Type() != reflect.TypeFor[error]() {
+	if !dialErrorShaped {
 		return nil
 	}
-	f := v.Field(0)
-	inner, _ := reflect.NewAt(f.Type(), f.Addr().UnsafePointer()).Elem().Interface().(error)
-	return inner
+	// the struct's only field, an error, is at its start
+	return *(*error)(unsafe.Pointer(de))
 }

@@ -1,11 +1,9 @@
 package upstreamerrors
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 // Causes of the errors of the site's own handlers, answered in an error
@@ -57,8 +55,7 @@ func (h *Handler) serveError(w http.ResponseWriter, r *http.Request, handled err
 // error without a 4xx or 5xx status is answered 500, as Caddy does.
 func localFailure(err error) failure {
 	f := failure{status: http.StatusInternalServerError, err: err, local: true}
-	var herr caddyhttp.HandlerError
-	if errors.As(err, &herr) {
+	if herr, ok := handlerError(err); ok {
 		if herr.StatusCode >= 400 && herr.StatusCode <= 599 {
 			f.status = herr.StatusCode
 		}

@@ -80,7 +80,7 @@ func FuzzRender(f *testing.F) {
 				h = fuzzHandler(t)
 			}
 			for _, format := range []string{FormatProblem, FormatJSON} {
-				out := h.render(format, v, repl)
+				out := h.render(nil, format, v, repl)
 				var m map[string]any
 				if err := json.Unmarshal(out, &m); err != nil {
 					t.Fatalf("custom=%v %s body is not JSON: %v\n%s", custom, format, err, out)
@@ -102,11 +102,11 @@ func FuzzRender(f *testing.F) {
 			benign := v
 			benign.Instance, benign.RequestID = "/x", "x"
 			plain := caddy.NewReplacer()
-			want := startTags(t, h.render(FormatHTML, benign, plain))
-			if got := startTags(t, h.render(FormatHTML, v, repl)); got != want {
+			want := startTags(t, h.render(nil, FormatHTML, benign, plain))
+			if got := startTags(t, h.render(nil, FormatHTML, v, repl)); got != want {
 				t.Fatalf("custom=%v HTML has %d elements, want %d: markup was injected", custom, got, want)
 			}
-			if out := h.render(FormatText, v, repl); strings.ContainsAny(string(out[:len(out)-1]), "\r\x00") {
+			if out := h.render(nil, FormatText, v, repl); strings.ContainsAny(string(out[:len(out)-1]), "\r\x00") {
 				t.Fatalf("text body carries control characters: %q", out)
 			}
 		}

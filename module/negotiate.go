@@ -23,16 +23,25 @@ var formats = [...]struct{ name, mediaType string }{
 
 // mediaType returns the Content-Type for format.
 func mediaType(format string) string {
-	for _, f := range formats {
+	for i, f := range formats {
 		if f.name == format {
-			if strings.HasPrefix(f.mediaType, "text/") {
-				return f.mediaType + "; charset=utf-8"
-			}
-			return f.mediaType
+			return contentTypes[i]
 		}
 	}
 	return ""
 }
+
+// contentTypes holds each format's Content-Type, built once rather than
+// on every response: a text type names its charset.
+var contentTypes = func() (ct [len(formats)]string) {
+	for i, f := range formats {
+		ct[i] = f.mediaType
+		if strings.HasPrefix(f.mediaType, "text/") {
+			ct[i] += "; charset=utf-8"
+		}
+	}
+	return ct
+}()
 
 // validFormat reports whether name is a known format.
 func validFormat(name string) bool { return mediaType(name) != "" }

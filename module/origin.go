@@ -27,11 +27,17 @@ const (
 
 // fromProxy reports whether err was returned by reverse_proxy.
 func fromProxy(err error) bool {
-	var herr caddyhttp.HandlerError
-	if !errors.As(err, &herr) {
-		return false
+	herr, ok := handlerError(err)
+	return ok && strings.HasPrefix(herr.Trace, proxyTracePrefix)
+}
+
+// handlerError finds the caddyhttp.HandlerError in err's chain. Handlers
+// return it as is, which a type assertion finds without a walk.
+func handlerError(err error) (caddyhttp.HandlerError, bool) {
+	if herr, ok := err.(caddyhttp.HandlerError); ok {
+		return herr, true
 	}
-	return strings.HasPrefix(herr.Trace, proxyTracePrefix)
+	return errors.AsType[caddyhttp.HandlerError](err)
 }
 
 // upstreamOrigin hides a {http.reverse_proxy.status_code} left by an

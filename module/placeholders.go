@@ -9,34 +9,31 @@ import (
 // placeholderPrefix starts every placeholder the module sets.
 const placeholderPrefix = "http.upstream_errors."
 
-// placeholders serves the module's placeholders for one normalized
-// response. One provider answering on demand costs less than a Set per
-// value, most of which no config ever reads.
-type placeholders struct{ v bodyValues }
-
-// get answers one placeholder.
-func (p *placeholders) get(key string) (any, bool) {
+// placeholder answers one of the module's placeholders from v. One
+// provider answering on demand costs less than a Set per value, most of
+// which no config ever reads.
+func (v bodyValues) placeholder(key string) (any, bool) {
 	name, ok := strings.CutPrefix(key, placeholderPrefix)
 	if !ok {
 		return nil, false
 	}
 	switch name {
 	case "status":
-		return p.v.Status, true
+		return v.Status, true
 	case "class":
-		return p.v.Class, true
+		return v.Class, true
 	case "cause":
-		return p.v.Cause, true
+		return v.Cause, true
 	case "title":
-		return p.v.Title, true
+		return v.Title, true
 	case "detail":
-		return p.v.Detail, true
+		return v.Detail, true
 	case "type":
-		return p.v.Type, true
+		return v.Type, true
 	case "instance":
-		return p.v.Instance, true
+		return v.Instance, true
 	case "request_id":
-		return p.v.RequestID, true
+		return v.RequestID, true
 	}
 	return nil, false
 }
@@ -49,8 +46,9 @@ func setPlaceholders(repl *caddy.Replacer, v *bodyValues) {
 		return
 	}
 	if _, done := repl.Get(placeholderPrefix + "status"); !done {
-		p := &placeholders{v: *v}
-		repl.Map(p.get)
+		// the method value holds its own copy of v: one allocation, where
+		// a pointer to a copy would be a second
+		repl.Map(v.placeholder)
 		return
 	}
 	repl.Set(placeholderPrefix+"status", v.Status)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 
 	"go.uber.org/zap"
 
@@ -35,10 +36,12 @@ func (v bodyValues) escaped(esc func(string) string) bodyValues {
 // standardMembers are the problem members the module writes itself.
 var standardMembers = []string{"type", "title", "status", "detail", "instance", "cause", "request_id"}
 
-// render returns the body for format. A custom template that fails at
-// request time (a placeholder that cannot be read, say) falls back to the
-// built-in body rather than sending a broken one.
-func (h *Handler) render(format string, v bodyValues, repl *caddy.Replacer) []byte {
+// render returns the body for format, appended to dst for the built-in
+// JSON and HTML bodies; a text or custom body has a buffer of its own. A
+// custom template that fails at request time (a placeholder that cannot
+// be read, say) falls back to the built-in body rather than sending a
+// broken one.
+func (h *Handler) render(dst []byte, format string, v bodyValues, repl *caddy.Replacer) []byte {
 	if ct := h.templates[format]; ct != nil {
 		out, err := ct.render(v, repl)
 		switch {
@@ -54,15 +57,15 @@ func (h *Handler) render(format string, v bodyValues, repl *caddy.Replacer) []by
 	}
 	switch format {
 	case FormatHTML:
-		return appendHTMLBody(nil, h.bodyParts(&v), &v)
+		return appendHTMLBody(dst, h.bodyParts(&v), &v)
 	case FormatText:
 		return renderText(v)
 	}
-	return h.renderJSON(v, repl)
+	return h.renderJSON(dst, v, repl)
 }
 
-// renderJSON writes the RFC 9457 object, then any configured members.
-func (h *Handler) renderJSON(v bodyValues, repl *caddy.Replacer) []byte {
+// renderJSON appends the RFC 9457 object, then any configured members.
+func (h *Handler) renderJSON(dst []byte, v bodyValues, repl *caddy.Replacer) []byte {
 	member := func(name string) string {
 		value := h.Members[name]
 		if repl != nil {
@@ -70,7 +73,28 @@ func (h *Handler) renderJSON(v bodyValues, repl *caddy.Replacer) []byte {
 		}
 		return value
 	}
-	return h.appendJSONBody(make([]byte, 0, 320), h.bodyParts(&v), &v, member)
+	return h.appendJSONBody(dst, h.bodyParts(&v), &v, member)
+}
+
+// bodyBuffers recycles the buffers bodies are rendered into: Write
+// copies a body on its way to the client (an io.Writer must not keep it),
+// so a buffer is free again once respond returns.
+var bodyBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 0, 512) // a problem+json body with a request ID fits
+	return &b
+}}
+
+// maxPooledBody bounds the buffers kept for reuse, so one large custom
+// body does not stay in memory for every later one.
+const maxPooledBody = 16 << 10
+
+// recycleBody returns body's buffer to bodyBuffers through buf.
+func recycleBody(buf *[]byte, body []byte) {
+	if cap(body) > maxPooledBody {
+		return
+	}
+	*buf = body[:0]
+	bodyBuffers.Put(buf)
 }
 
 // jsonKeepsShape reports whether out, a custom JSON body, is valid JSON

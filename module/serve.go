@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -23,9 +24,10 @@ type failure struct {
 	// errText is err's message when classification already built it.
 	errText string
 
-	// requestID and uri are filled in once by respond for the log.
+	// requestID, uri and repl are filled in once by respond for the log.
 	requestID string
 	uri       string
+	repl      *caddy.Replacer
 	// local marks an error of the site's own handlers (file_server,
 	// basic_auth, error) answered in an error route.
 	local bool
@@ -104,7 +106,7 @@ func (h *Handler) handleError(rw *responseWriter, r *http.Request, err error) er
 // proxyFailure classifies an error reverse_proxy returned. ok is false
 // for an error that is not an upstream failure.
 func (h *Handler) proxyFailure(err error) (f failure, ok bool) {
-	herr, _ := errors.AsType[caddyhttp.HandlerError](err)
+	herr, _ := handlerError(err)
 	status := herr.StatusCode
 	// the log wants the cause, not Caddy's error ID and call site
 	inner := err
@@ -191,20 +193,33 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 		via = rw.proxyVia()
 	}
 	clear(hdr)
-	for k, v := range rw.before {
-		hdr[k] = v
+	for _, fld := range rw.before {
+		hdr[fld.key] = fld.values
 	}
 	for k, v := range kept {
 		hdr[k] = v
 	}
+
+	// one backing array for the fields set fresh on every response: the
+	// module's own and the proxy's Via
+	vals := make([]string, 8)
+	set := func(i int, k, val string) {
+		vals[i] = val
+		hdr[k] = vals[i : i+1 : i+1]
+	}
 	if _, ok := kept["Via"]; !ok && via != "" {
-		hdr["Via"] = append(slices.Clip(hdr["Via"]), via)
+		if prior := hdr["Via"]; len(prior) > 0 {
+			hdr["Via"] = append(slices.Clip(prior), via)
+		} else {
+			set(7, "Via", via)
+		}
 	}
 
-	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	repl := rw.repl
 	path, uri := originalURI(r)
 	f.requestID = h.requestID(r, repl)
 	f.uri = uri
+	f.repl = repl
 	v := bodyValues{
 		Status:    f.status,
 		Title:     http.StatusText(f.status),
@@ -224,15 +239,11 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 	setPlaceholders(repl, &v)
 
 	format := negotiate(r.Header.Values("Accept"), h.Format)
-	body := h.render(format, v, repl)
+	// the body is copied by Write and not kept: its buffer is reused
+	buf := bodyBuffers.Get().(*[]byte)
+	body := h.render((*buf)[:0], format, v, repl)
+	defer recycleBody(buf, body)
 
-	// one backing array for the module's own fields, which are set fresh
-	// on every response
-	vals := make([]string, 7)
-	set := func(i int, k, val string) {
-		vals[i] = val
-		hdr[k] = vals[i : i+1 : i+1]
-	}
 	if v.RequestID != "" {
 		set(0, h.RequestIDHeader, v.RequestID)
 	}
@@ -292,11 +303,20 @@ func (h *Handler) log(r *http.Request, f failure) {
 	if f.uri == "" {
 		_, f.uri = originalURI(r)
 	}
-	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	repl := f.repl
+	if repl == nil {
+		repl, _ = r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	}
 	if f.requestID == "" {
 		f.requestID = h.requestID(r, repl)
 	}
-	var buf [10]zap.Field
+	// the cores get the fields through an interface, so an array here
+	// would move to the heap on every entry; a pooled one is reused
+	buf := logFieldsPool.Get().(*[maxLogFields]zap.Field)
+	defer func() {
+		clear(buf[:]) // drop the entry's strings and error until reused
+		logFieldsPool.Put(buf)
+	}()
 	fields := append(buf[:0],
 		zap.Int("status", f.status),
 		zap.String("class", statusClass(f.status)),
@@ -326,6 +346,12 @@ func (h *Handler) log(r *http.Request, f failure) {
 	}
 	c.Write(fields...)
 }
+
+// maxLogFields is the most fields log writes: status, class, cause,
+// upstream_status, method, uri, request_id, upstream and error.
+const maxLogFields = 9
+
+var logFieldsPool = sync.Pool{New: func() any { return new([maxLogFields]zap.Field) }}
 
 // statusClass returns "5xx" for 503 and so on.
 func statusClass(status int) string {

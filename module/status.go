@@ -127,7 +127,8 @@ func (h *Handler) statusForCause(cause string) int {
 
 // statusForUpstream returns the response status for an upstream status.
 func (h *Handler) statusForUpstream(upstream int) int {
-	if s, ok := h.StatusMap[strconv.Itoa(upstream)]; ok {
+	// statusText: the key for a status HTTP defines costs no allocation
+	if s, ok := h.StatusMap[statusText(upstream)]; ok {
 		return s
 	}
 	if s, ok := h.StatusMap[Group5xx]; ok {

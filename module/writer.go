@@ -40,8 +40,10 @@ type responseWriter struct {
 	h    *Handler
 	repl *caddy.Replacer
 	// before holds the response header fields set before the next handler
-	// ran, restored when an upstream response is replaced.
-	before http.Header
+	// ran, restored when an upstream response is replaced. A slice, not a
+	// map: copying a few fields on every request and clearing them after
+	// costs less than map assignments and a map clear.
+	before []headerField
 
 	status      int
 	wroteHeader bool
@@ -64,6 +66,9 @@ type responseWriter struct {
 	abandon chan struct{}
 	// armed is set once abandon may be closed: by timer, or already.
 	armed bool
+	// timer closes abandon when the discard window ends. It is kept with
+	// its channel while a pooled writer reuses them, stopped: creating
+	// one costs two allocations on every intercepted response.
 	timer *time.Timer
 }
 
@@ -73,8 +78,25 @@ type responseWriter struct {
 var discardTime = time.Second
 
 var writerPool = sync.Pool{New: func() any {
-	return &responseWriter{before: make(http.Header), abandon: make(chan struct{})}
+	return &responseWriter{before: make([]headerField, 0, 4), abandon: make(chan struct{})}
 }}
+
+// headerField is one response header field and its values.
+type headerField struct {
+	key    string
+	values []string
+}
+
+// beforeValues returns the values of the field key had before the next
+// handler ran.
+func (rw *responseWriter) beforeValues(key string) []string {
+	for _, f := range rw.before {
+		if f.key == key {
+			return f.values
+		}
+	}
+	return nil
+}
 
 // newResponseWriter returns a pooled writer around w.
 func newResponseWriter(h *Handler, w http.ResponseWriter, repl *caddy.Replacer) *responseWriter {
@@ -83,21 +105,29 @@ func newResponseWriter(h *Handler, w http.ResponseWriter, repl *caddy.Replacer) 
 	rw.h = h
 	rw.repl = repl
 	for k, v := range w.Header() {
-		rw.before[k] = v
+		rw.before = append(rw.before, headerField{k, v})
 	}
 	return rw
 }
 
 // release returns rw to the pool.
 func (rw *responseWriter) release() {
-	abandon := rw.abandon
-	if rw.armed && (rw.timer == nil || !rw.timer.Stop()) {
-		// closed, or about to be: the next request needs its own
-		abandon = make(chan struct{})
-	}
-	clear(rw.before)
-	*rw = responseWriter{before: rw.before, abandon: abandon}
+	rw.reset()
 	writerPool.Put(rw)
+}
+
+// reset readies rw for another request.
+func (rw *responseWriter) reset() {
+	abandon, timer := rw.abandon, rw.timer
+	// Stop reports false for a timer that fired and for one that was not
+	// running, which is how a channel abandonNow closed also looks
+	if rw.armed && (timer == nil || !timer.Stop()) {
+		// closed, or about to be: the next request needs its own, and a
+		// timer of its own, as this one's function closes this channel
+		abandon, timer = make(chan struct{}), nil
+	}
+	clear(rw.before) // drop the request's values until reused
+	*rw = responseWriter{before: rw.before[:0], abandon: abandon, timer: timer}
 }
 
 // WriteHeader passes informational statuses and other handlers' responses
@@ -134,15 +164,35 @@ func (rw *responseWriter) intercept() {
 	rw.intercepted = true
 	rw.discardBy = time.Now().Add(discardTime)
 	// a body announced too long to drain is abandoned at once
-	if n, err := strconv.ParseInt(rw.Header().Get("Content-Length"), 10, 64); err == nil && n > rw.h.DiscardLimit {
+	if n, ok := announcedLength(rw.Header()); ok && n > rw.h.DiscardLimit {
 		rw.discarded = rw.h.DiscardLimit
 		rw.drainErr = errDiscardLimit
 		rw.abandonNow()
 		return
 	}
-	abandon := rw.abandon
 	rw.armed = true
+	if rw.timer != nil {
+		// stopped when released, and bound to this same open channel
+		rw.timer.Reset(discardTime)
+		return
+	}
+	abandon := rw.abandon
 	rw.timer = time.AfterFunc(discardTime, func() { close(abandon) })
+}
+
+// announcedLength returns hdr's Content-Length if it has a valid one. A
+// body of unknown length is common on the error path (a chunked page),
+// and parsing the empty value would allocate its error.
+func announcedLength(hdr http.Header) (int64, bool) {
+	cl := hdr.Get("Content-Length")
+	if cl == "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(cl, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return n, true
 }
 
 // abandonNow drops the upstream request at once.

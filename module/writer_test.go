@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 )
@@ -102,5 +103,73 @@ func TestStatusClass(t *testing.T) {
 				t.Errorf("statusClass(%d) = %s, want %s", status, got, want)
 			}
 		})
+	}
+}
+
+// TestWriterReusesDiscardTimer checks that a writer used again intercepts
+// without allocating a new timer, that the reused timer still ends the
+// discard window, and that one which fired is not reused for the next
+// channel.
+func TestWriterReusesDiscardTimer(t *testing.T) {
+	h := provisioned(t)
+	rec, repl := httptest.NewRecorder(), upstreamRepl(500)
+	rw := &responseWriter{abandon: make(chan struct{})}
+	intercept := func() {
+		rw.ResponseWriter, rw.h, rw.repl = rec, h, repl
+		rw.WriteHeader(500)
+		if !rw.intercepted {
+			t.Fatal("the upstream 500 was not intercepted")
+		}
+	}
+	// waitAbandoned waits for the discard window to end the drain
+	waitAbandoned := func(what string) {
+		t.Helper()
+		select {
+		case <-rw.abandon:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: the discard timer never closed the channel", what)
+		}
+	}
+
+	intercept()
+	rw.reset()
+	if n := testing.AllocsPerRun(100, func() { intercept(); rw.reset() }); n != 0 {
+		t.Errorf("intercepting with a reused writer allocated %v objects, want 0", n)
+	}
+
+	intercept()
+	waitAbandoned("reused timer")
+	rw.reset()
+	select {
+	case <-rw.abandon:
+		t.Fatal("after the timer fired, the next use got a closed channel")
+	default:
+	}
+	// a timer kept from the fired one would close the old channel again
+	intercept()
+	waitAbandoned("after a fired timer")
+	rw.reset()
+}
+
+func TestAnnouncedLength(t *testing.T) {
+	for _, c := range []struct {
+		value string
+		n     int64
+		ok    bool
+	}{
+		{"", 0, false},
+		{"0", 0, true},
+		{"1000", 1000, true},
+		{"-1", -1, true}, // still below any limit
+		{"12x", 0, false},
+		{"99999999999999999999", 0, false},
+	} {
+		hdr := http.Header{}
+		if c.value != "" {
+			hdr.Set("Content-Length", c.value)
+		}
+		if n, ok := announcedLength(hdr); n != c.n || ok != c.ok {
+			t.Errorf("Content-Length %q: %d %v, want %d %v", c.value, n, ok, c.n, c.ok)
+		}
 	}
 }
