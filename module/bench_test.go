@@ -2,6 +2,7 @@ package upstreamerrors_test
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -232,6 +233,10 @@ func benchClient(b *testing.B) *http.Client {
 	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
 }
 
+// benchLogLevel is the benchmarks' log level. FATAL keeps both sides
+// from writing their error log entries, to see what the rest costs.
+var benchLogLevel = flag.String("bench.loglevel", "INFO", "the benchmarks' Caddy log `level`")
+
 // startBenchCaddy runs site, the body of a site block, and returns its base
 // URL. Unlike testcaddy, which logs at DEBUG for the tests to read, it logs
 // at INFO as a deployment would: reverse_proxy's per-request debug entries
@@ -248,14 +253,14 @@ func startBenchCaddy(b *testing.B, site string) string {
 	log {
 		output file %q
 		format json
-		level INFO
+		level %s
 	}
 }
 http://127.0.0.1:%d {
 	bind 127.0.0.1
 %s
 }
-`, logPath, port, site)
+`, logPath, *benchLogLevel, port, site)
 	cfg, err := testcaddy.Adapt(string(caddyfile.Format([]byte(cf))))
 	if err != nil {
 		b.Fatalf("adapting Caddyfile: %v\n%s", err, cf)
