@@ -13,6 +13,9 @@ import (
 // with a clone against 35 without, text 17 against 12, problem 39 against
 // 33. The bounds sit between, so a per-request clone fails them.
 func TestTemplateRenderSharesParsedTemplate(t *testing.T) {
+	if raceEnabled() {
+		t.Skip("the race detector adds allocations of its own")
+	}
 	for _, tc := range []struct {
 		format, text string
 		max          float64
