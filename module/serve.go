@@ -168,7 +168,9 @@ func (h *Handler) recovered(rw *responseWriter, r *http.Request, v any) error {
 		h.replace(rw, r, rw.drainError())
 		return nil
 	}
-	if rw.wroteHeader && rw.upstream {
+	// reverse_proxy set the status placeholder before writing the header,
+	// and nothing sets it again before the copy of the body fails
+	if rw.wroteHeader && isUpstreamStatus(rw.repl, rw.status) {
 		cause := CauseHTTPResponseIncomplete
 		if r.Context().Err() != nil {
 			cause = CauseClientCanceled

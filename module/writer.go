@@ -47,8 +47,6 @@ type responseWriter struct {
 
 	status      int
 	wroteHeader bool
-	// upstream marks a status that reverse_proxy copied from the upstream.
-	upstream    bool
 	intercepted bool
 	// invalid marks an upstream status that HTTP cannot carry (below 100).
 	invalid   bool
@@ -136,10 +134,9 @@ func (rw *responseWriter) WriteHeader(status int) {
 	if rw.wroteHeader || rw.intercepted {
 		return
 	}
-	upstream := isUpstreamStatus(rw.repl, status)
-	if status < 100 && upstream {
+	if status < 100 && isUpstreamStatus(rw.repl, status) {
 		// net/http would panic on it; the response is unusable
-		rw.status, rw.upstream, rw.intercepted, rw.invalid = status, true, true, true
+		rw.status, rw.intercepted, rw.invalid = status, true, true
 		rw.drainErr = errInvalidStatus
 		rw.abandonNow()
 		return
@@ -149,8 +146,9 @@ func (rw *responseWriter) WriteHeader(status int) {
 		return
 	}
 	rw.status = status
-	rw.upstream = upstream
-	if upstream && rw.h.intercepts(status) && !rw.h.passesJSON(status, rw.Header()) {
+	// where a status came from matters only when it may be replaced, so a
+	// response passed on skips the placeholder lookup
+	if rw.h.intercepts(status) && isUpstreamStatus(rw.repl, status) && !rw.h.passesJSON(status, rw.Header()) {
 		rw.intercept()
 		return
 	}
