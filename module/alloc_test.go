@@ -50,17 +50,28 @@ var (
 	passBody    = []byte("hello, world\n")
 )
 
-// passThroughNext stands in for reverse_proxy answering 200: it sets the
-// upstream's header fields and writes a small body. The field values are
-// preallocated so the stand-in itself allocates nothing.
-var passThroughNext = caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-	hdr := w.Header()
-	hdr["Content-Type"] = ctypeValue
-	hdr["Content-Length"] = clenValue
-	w.WriteHeader(http.StatusOK)
-	_, err := w.Write(passBody)
-	return err
-})
+// passThroughNext stands in for reverse_proxy answering 200.
+var passThroughNext = proxyStandIn(http.StatusOK, false)
+
+// proxyStandIn stands in for reverse_proxy copying an upstream response
+// of status: it sets the upstream's header fields and writes a small body,
+// and with place set, first the status placeholder the proxy sets. The
+// values are made beforehand so the stand-in itself allocates nothing.
+func proxyStandIn(status int, place bool) caddyhttp.HandlerFunc {
+	var placed any = status
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if place {
+			repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+			repl.Set(upstreamStatusPlace, placed)
+		}
+		hdr := w.Header()
+		hdr["Content-Type"] = ctypeValue
+		hdr["Content-Length"] = clenValue
+		w.WriteHeader(status)
+		_, err := w.Write(passBody)
+		return err
+	}
+}
 
 // passThroughSetup provisions a handler and a request whose context is set
 // up the way Caddy's server does it, writing to an allocation-free writer.
@@ -146,18 +157,8 @@ func BenchmarkHandlerOverhead(b *testing.B) {
 }
 
 // upstreamErrorNext stands in for reverse_proxy copying an upstream's
-// 500: it sets the status placeholder the proxy sets, the upstream's
-// fields and writes its page.
-var upstreamErrorNext = caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	repl.Set(upstreamStatusPlace, http.StatusInternalServerError)
-	hdr := w.Header()
-	hdr["Content-Type"] = ctypeValue
-	hdr["Content-Length"] = clenValue
-	w.WriteHeader(http.StatusInternalServerError)
-	_, err := w.Write(passBody)
-	return err
-})
+// 500 page.
+var upstreamErrorNext = proxyStandIn(http.StatusInternalServerError, true)
 
 // TestNormalizedResponseAllocations checks what replacing an upstream's
 // 500 costs the module in allocations, beyond the stand-in's and a fresh
