@@ -50,8 +50,13 @@ const Directive = "upstream_errors"
 
 func init() {
 	httpcaddyfile.RegisterHandlerDirective(Directive, parseCaddyfile)
-	// it must wrap the proxy, so it sorts before it with no `order` line
-	httpcaddyfile.RegisterDirectiveOrder(Directive, httpcaddyfile.Before, "reverse_proxy")
+	// It must wrap every handler that can reach an upstream: forward_auth
+	// is the first of those in Caddy's order, before handle, handle_path,
+	// route, reverse_proxy and php_fastcgi, so one directive at the top of
+	// a site covers all of them. It still sorts after header, request_body,
+	// redir and the rewrites, which only set the site's own response
+	// fields or shape the request.
+	httpcaddyfile.RegisterDirectiveOrder(Directive, httpcaddyfile.Before, "forward_auth")
 }
 
 // parseCaddyfile builds the handler from a directive's tokens.

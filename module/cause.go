@@ -33,9 +33,8 @@ const (
 	// net/http refused to write. The upstream never saw it.
 	CauseProxyInternalError = "proxy_internal_error"
 
-	// Causes that are logged but never answered: the client is gone, or
-	// the response headers were already on the wire.
-	CauseClientCanceled         = "client_canceled"
+	// CauseHTTPResponseIncomplete is logged, never answered: the
+	// upstream's body broke off after its headers were on the wire.
 	CauseHTTPResponseIncomplete = "http_response_incomplete"
 )
 

@@ -15,6 +15,9 @@ var statusDetails = map[int]string{
 
 // detailFor returns the problem detail for f.
 func detailFor(f failure) string {
+	if f.cause == CauseClientBodyIncomplete {
+		return clientBodyDetail
+	}
 	if isClientError(f.status) {
 		return clientDetail(f.status)
 	}

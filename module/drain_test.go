@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -139,15 +140,28 @@ func TestResetInErrorBody(t *testing.T) {
 	}
 }
 
-// TestStatusBelow100 checks that a status line HTTP cannot carry is an
-// invalid response, not a panic.
-func TestStatusBelow100(t *testing.T) {
-	for _, code := range []string{"099", "000"} {
-		t.Run(code, func(t *testing.T) {
-			up := testcaddy.RawServer(t, testcaddy.Reply("HTTP/1.1 "+code+" Odd\r\nContent-Length: 4\r\n\r\nbody"))
-			c := testcaddy.StartCaddyfile(t, "upstream_errors\nreverse_proxy "+up)
+// TestInvalidUpstreamStatus checks that a status outside 100-599, which
+// RFC 9110 has a client treat as a 5xx it knows nothing of, is answered
+// as an invalid response whatever intercept says: nothing of its page
+// reaches the client and the log names the status. Below 100 net/http
+// would panic on it; above 599 it would pass it on.
+func TestInvalidUpstreamStatus(t *testing.T) {
+	for _, tc := range []struct {
+		code   string
+		config string
+	}{
+		{"099", ""}, {"000", ""}, {"600", ""}, {"799", ""}, {"999", ""},
+		{"600", "intercept off"}, {"999", "intercept 404"},
+	} {
+		t.Run(tc.code+"/"+strings.ReplaceAll(tc.config, " ", "_"), func(t *testing.T) {
+			up := testcaddy.RawServer(t, testcaddy.Reply("HTTP/1.1 "+tc.code+" Odd\r\nContent-Length: 11\r\nSet-Cookie: s=1\r\nX-Upstream-Secret: yes\r\n\r\nsecret page"))
+			c := testcaddy.StartCaddyfile(t, "upstream_errors {\n"+tc.config+"\n}\nreverse_proxy "+up)
 			res, body, id := request(t, c, "GET", "/odd")
-			expectProblem(t, c, res, body, id, problem{status: 502, cause: "http_protocol_error"})
+			n, _ := strconv.Atoi(tc.code)
+			expectProblem(t, c, res, body, id, problem{status: 502, cause: "http_protocol_error", invalid: n})
+			if strings.Contains(string(body), "secret") {
+				t.Errorf("the upstream's page reached the client: %s", body)
+			}
 		})
 	}
 }

@@ -54,6 +54,9 @@ type problem struct {
 	// noVia is set for an upstream status the proxy never started to
 	// copy (an exhausted retry_match), which carries no Via.
 	noVia bool
+	// invalid is an upstream status HTTP cannot carry, expected in the
+	// log only: the response treats it as no answer at all.
+	invalid int
 }
 
 // expectProblem asserts a normalized response to the request with ID id
@@ -124,7 +127,10 @@ func expectProblem(t *testing.T, c *testcaddy.Caddy, res *http.Response, body []
 	if want.upstream != 0 && e["upstream_status"] != float64(want.upstream) {
 		t.Errorf("log upstream_status = %v, want %d", e["upstream_status"], want.upstream)
 	}
-	if want.upstream == 0 {
+	if want.invalid != 0 && e["upstream_status"] != float64(want.invalid) {
+		t.Errorf("log upstream_status = %v, want the invalid %d", e["upstream_status"], want.invalid)
+	}
+	if want.upstream == 0 && want.invalid == 0 {
 		if _, ok := e["upstream_status"]; ok {
 			t.Errorf("log has upstream_status %v for a failure with no upstream response", e["upstream_status"])
 		}

@@ -12,6 +12,7 @@ import (
 var metrics = struct {
 	once      sync.Once
 	responses *prometheus.CounterVec
+	client    *prometheus.CounterVec
 }{}
 
 // registerMetrics adds the module's collectors to registry.
@@ -23,16 +24,23 @@ func registerMetrics(registry *prometheus.Registry) error {
 			Name:      "upstream_errors_total",
 			Help:      "Errors answered by upstream_errors, by response status, status class and cause.",
 		}, []string{"server", "status", "class", "cause"})
+		metrics.client = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "caddy",
+			Subsystem: "http",
+			Name:      "upstream_errors_client_total",
+			Help:      "Requests upstream_errors saw end by the client's doing (it left, or cut its request body short), by cause.",
+		}, []string{"server", "cause"})
 	})
 	if registry == nil {
 		return nil
 	}
-	err := registry.Register(metrics.responses)
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		return nil
+	for _, c := range []prometheus.Collector{metrics.responses, metrics.client} {
+		err := registry.Register(c)
+		if _, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); err != nil && !ok {
+			return err
+		}
 	}
-	return err
+	return nil
 }
 
 // counterKey names one series of the counter.
@@ -64,6 +72,32 @@ func countResponse(server string, status int, cause string) {
 		counters.Lock()
 		counters.m[k] = c
 		counters.Unlock()
+	}
+	c.Inc()
+}
+
+// clientKey names one series of the client counter.
+type clientKey struct{ server, cause string }
+
+var clientCounters = struct {
+	sync.RWMutex
+	m map[clientKey]prometheus.Counter
+}{m: make(map[clientKey]prometheus.Counter)}
+
+// countClient adds one to the client-side series for server and cause.
+func countClient(server, cause string) {
+	if metrics.client == nil {
+		return
+	}
+	k := clientKey{server, cause}
+	clientCounters.RLock()
+	c := clientCounters.m[k]
+	clientCounters.RUnlock()
+	if c == nil {
+		c = metrics.client.WithLabelValues(server, cause)
+		clientCounters.Lock()
+		clientCounters.m[k] = c
+		clientCounters.Unlock()
 	}
 	c.Inc()
 }

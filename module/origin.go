@@ -2,14 +2,15 @@ package upstreamerrors
 
 import (
 	"errors"
+	"runtime"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
-// The module touches only what an upstream did. Caddy says so in two
-// places, both read here:
+// The module touches only what an upstream did. Caddy says so in these
+// places, all read here:
 //
 //   - caddyhttp.Error records in HandlerError.Trace the function that
 //     created the error, as "package.Function (file.go:line)" with the
@@ -18,11 +19,28 @@ import (
 //     "reverseproxy.". Errors of other handlers (error, file_server,
 //     static_response) keep their own trace, also when wrapped.
 //   - reverse_proxy sets {http.reverse_proxy.status_code} to the upstream's
-//     status right before it writes the upstream's response head. A status
-//     written by any other handler does not set it.
+//     status, and {http.reverse_proxy.header.*} to its fields, as soon as
+//     the upstream answers, before replace_status or handle_response can
+//     change anything. A status written by any other handler does not set
+//     them.
+//   - The upstream's head and body reach the client only through
+//     reverse_proxy's finalizeResponse (its default copy, and
+//     copy_response in handle_response). It appends the proxy's own Via
+//     element to the response header, then the upstream's fields, then
+//     writes the status: the Via element and the function on the call
+//     stack both say where the bytes come from, whatever the status was
+//     changed to on the way.
 const (
 	proxyTracePrefix    = "reverseproxy."
 	upstreamStatusPlace = "http.reverse_proxy.status_code"
+	upstreamViaPlace    = "http.reverse_proxy.header.Via"
+
+	// Functions of reverse_proxy that write to the client: the copy of an
+	// upstream response, and the handler that runs handle_response
+	// routes, whose own handlers (respond, error, file_server) write the
+	// site's response instead of the upstream's.
+	proxyFinalizeFunc = "github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy.(*Handler).finalizeResponse"
+	proxyRoundTrip    = "github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy.(*Handler).reverseProxy"
 )
 
 // fromProxy reports whether err was returned by reverse_proxy.
@@ -41,9 +59,9 @@ func handlerError(err error) (caddyhttp.HandlerError, bool) {
 }
 
 // upstreamOrigin hides a {http.reverse_proxy.status_code} left by an
-// earlier reverse_proxy (such as forward_auth's) while the next handler
-// runs, so only a status set during this call counts, and puts it back
-// afterwards if nothing replaced it. It allocates nothing.
+// earlier reverse_proxy (such as one in handle_errors' way) while the next
+// handler runs, so only a status set during this call counts, and puts it
+// back afterwards if nothing replaced it. It allocates nothing.
 type upstreamOrigin struct {
 	repl  *caddy.Replacer
 	prior any
@@ -72,16 +90,133 @@ func (o *upstreamOrigin) restore() {
 	}
 }
 
-// isUpstreamStatus reports whether status is the upstream response
-// reverse_proxy is copying in this call.
-func isUpstreamStatus(repl *caddy.Replacer, status int) bool {
+// upstreamStatus returns the status of the latest upstream response
+// reverse_proxy received during this call, before any rewrite.
+func upstreamStatus(repl *caddy.Replacer) (int, bool) {
 	if repl == nil {
-		return false
+		return 0, false
 	}
 	v, ok := repl.Get(upstreamStatusPlace)
 	if !ok {
-		return false
+		return 0, false
 	}
 	n, ok := v.(int)
+	return n, ok
+}
+
+// isUpstreamStatus reports whether status is the status of the upstream
+// response received during this call.
+func isUpstreamStatus(repl *caddy.Replacer, status int) bool {
+	n, ok := upstreamStatus(repl)
 	return ok && n == status
+}
+
+// writer says which code is writing a response head, from the call stack.
+type writer int
+
+const (
+	// writerOther is neither of the two below: a handler outside any
+	// proxy, or a writer that held the response back and replays it
+	// (encode's Close for an empty body, templates, intercept).
+	writerOther writer = iota
+	// writerFinalize is reverse_proxy copying an upstream response.
+	writerFinalize
+	// writerHandleResponse is a handle_response route's own handler.
+	writerHandleResponse
+)
+
+// stackDepth bounds the frames read: the nearest proxy frame is a few
+// wrappers below a write, or a route's handful of closures for
+// handle_response.
+const stackDepth = 64
+
+// stackWriter finds the nearest reverse_proxy frame that is writing, on
+// the caller's stack. It allocates nothing: runtime.FuncForPC names
+// frames from the binary's tables.
+func stackWriter() writer {
+	var pcs [stackDepth]uintptr
+	n := runtime.Callers(3, pcs[:])
+	for _, pc := range pcs[:n] {
+		fn := runtime.FuncForPC(pc - 1)
+		if fn == nil {
+			continue
+		}
+		switch fn.Name() {
+		case proxyFinalizeFunc:
+			return writerFinalize
+		case proxyRoundTrip:
+			return writerHandleResponse
+		case moduleServeFunc:
+			// this handler's own frame: nothing above it wrote
+			return writerOther
+		}
+	}
+	return writerOther
+}
+
+// moduleServeFunc is the handler's ServeHTTP, where a stack walk stops.
+const moduleServeFunc = "github.com/caddy-upstream-errors/caddy-upstream-errors/module.(*Handler).ServeHTTP"
+
+// fromUpstream reports whether the response head being written (status)
+// is the upstream's response (of status up) that reverse_proxy copies,
+// and not one a handler of the site wrote. When the signals disagree it
+// says yes: replacing the site's own page costs less than leaking an
+// upstream's.
+func (rw *responseWriter) fromUpstream(status, up int) bool {
+	if rw.proxyViaAdded() {
+		return true
+	}
+	switch stackWriter() {
+	case writerFinalize:
+		return true
+	case writerHandleResponse:
+		return false
+	}
+	// a writer replaying a held-back head left no other trace
+	return status == up
+}
+
+// proxyViaAdded reports whether reverse_proxy's finalizeResponse added
+// its own Via element during this call. copy_response_headers copies the
+// upstream's Via elements too, so the proxy's own are counted against
+// the upstream's: finalizeResponse adds exactly one more.
+func (rw *responseWriter) proxyViaAdded() bool {
+	vals := rw.Header()["Via"]
+	before := len(rw.beforeValues("Via"))
+	if len(vals) <= before {
+		return false
+	}
+	added := countProxyVia(vals[before:])
+	if added == 0 {
+		return false
+	}
+	var upstream int
+	if rw.repl != nil {
+		if v, ok := rw.repl.GetString(upstreamViaPlace); ok {
+			upstream = countProxyViaValue(v)
+		}
+	}
+	return added > upstream
+}
+
+// countProxyVia counts the elements of Via field values that a Caddy
+// proxy added ("1.1 Caddy", "HTTP/2.0 Caddy").
+func countProxyVia(vals []string) int {
+	n := 0
+	for _, v := range vals {
+		n += countProxyViaValue(v)
+	}
+	return n
+}
+
+// countProxyViaValue counts the Caddy elements of one comma-separated Via
+// field value.
+func countProxyViaValue(v string) int {
+	n := 0
+	for elem := range strings.SplitSeq(v, ",") {
+		if strings.HasSuffix(strings.TrimSpace(elem), " Caddy") {
+			n++
+		}
+	}
+	return n
 }

@@ -13,7 +13,7 @@ import (
 // up here, so a response costs no formatting and no allocation.
 func proxyStatus(name string, f failure) string {
 	t := proxyStatusFor(name)
-	if f.upstreamStatus != 0 {
+	if f.upstreamStatus != 0 && !f.invalid {
 		if f.upstreamStatus >= 100 && f.upstreamStatus < len(t.received) {
 			return t.received[f.upstreamStatus]
 		}
@@ -79,6 +79,11 @@ func buildProxyStatus(name string) *proxyStatusValues {
 	}
 	for _, cause := range localCauses {
 		t.errors[cause] = marshalProxyStatus(name, "error", httpsfv.Token(cause))
+	}
+	for cause, proxyError := range clientCauses {
+		if proxyError != "" {
+			t.errors[cause] = marshalProxyStatus(name, "error", httpsfv.Token(proxyError))
+		}
 	}
 	for s := 100; s < len(t.received); s++ {
 		t.received[s] = marshalProxyStatus(name, "received-status", int64(s))

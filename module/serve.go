@@ -20,6 +20,9 @@ type failure struct {
 	status         int
 	upstreamStatus int
 	err            error
+	// invalid marks an upstream status outside 100-599: it is logged,
+	// while the response says the upstream's answer was not HTTP.
+	invalid bool
 
 	// errText is err's message when classification already built it.
 	errText string
@@ -42,14 +45,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	rw := newResponseWriter(h, w, repl)
+	// an upstream_errors further out leaves this scope to this one
+	coverOuter(w)
 	var origin upstreamOrigin
 	origin.hide(repl)
 	// the transport drops the upstream request when abandon closes, which
 	// bounds a drain in wall time even while the upstream sends nothing
 	prevCancel := r.Cancel //nolint:staticcheck // the one handle on the proxy's upstream request that costs no allocation
 	r.Cancel = rw.abandon  //nolint:staticcheck
+	prevBody := r.Body
+	if prevBody != nil && prevBody != http.NoBody {
+		rw.body.lend(prevBody)
+		r.Body = &rw.body
+	}
 	defer func() {
 		r.Cancel = prevCancel //nolint:staticcheck
+		r.Body = prevBody
 		origin.restore()
 		rw.release()
 	}()
@@ -62,8 +73,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	err = next.ServeHTTP(rw, r)
 
 	switch {
+	case rw.covered:
+		// an inner upstream_errors answered, logged and counted
+		return err
 	case rw.intercepted:
 		h.replace(rw, r, err)
+		return nil
+	case rw.held || err != nil && !rw.wroteHeader && rw.body.failed() && fromProxy(err):
+		h.respond(rw, r, clientBodyFailure(rw.body.failure()))
 		return nil
 	case err != nil:
 		return h.handleError(rw, r, err)
@@ -71,6 +88,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.report(r, failure{cause: CauseClientCanceled, status: statusClientClosed, err: r.Context().Err()})
 	}
 	return nil
+}
+
+// coverOuter tells the nearest upstream_errors writer under w, if any,
+// that a nested handler now owns the request. Caddy's own wrappers
+// (encode, header, intercept, templates) all unwrap.
+func coverOuter(w http.ResponseWriter) {
+	for w != nil {
+		switch t := w.(type) {
+		case *responseWriter:
+			t.covered = true
+			return
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = t.Unwrap()
+		default:
+			return
+		}
+	}
 }
 
 // errResponseAborted is logged when a response fails after its headers
@@ -88,7 +122,11 @@ func (h *Handler) handleError(rw *responseWriter, r *http.Request, err error) er
 	}
 	if rw.wroteHeader {
 		// the response is already on the wire; nothing can replace it
-		h.report(r, failure{cause: CauseHTTPResponseIncomplete, status: rw.status, err: err})
+		cause := CauseHTTPResponseIncomplete
+		if r.Context().Err() != nil {
+			cause = CauseClientDisconnected
+		}
+		h.report(r, failure{cause: cause, status: rw.status, err: err})
 		return err
 	}
 	f, ok := h.proxyFailure(err)
@@ -133,21 +171,25 @@ func (h *Handler) proxyFailure(err error) (f failure, ok bool) {
 
 // replace answers an intercepted upstream response.
 func (h *Handler) replace(rw *responseWriter, r *http.Request, err error) {
+	up := rw.upstreamStatus
+	f := failure{cause: CauseHTTPResponseStatus, upstreamStatus: up, err: err}
 	if rw.invalid {
-		h.respond(rw, r, failure{cause: CauseHTTPProtocolError, status: h.statusForCause(CauseHTTPProtocolError), err: errInvalidStatus})
-		return
+		f.cause, f.invalid, f.err = CauseHTTPProtocolError, true, errInvalidStatus
 	}
-	status := rw.status
-	if !isClientError(status) {
+	switch {
+	case rw.status != up && rw.status >= 200 && rw.status <= 599:
+		// replace_status or copy_response chose the status: the site's
+		// choice stands, only the upstream's head and body go
+		f.status = rw.status
+	case rw.invalid:
+		f.status = h.statusForCause(CauseHTTPProtocolError)
+	case isClientError(up):
 		// a 4xx keeps its status: the client's request is what failed
-		status = h.statusForUpstream(status)
+		f.status = up
+	default:
+		f.status = h.statusForUpstream(up)
 	}
-	h.respond(rw, r, failure{
-		cause:          CauseHTTPResponseStatus,
-		status:         status,
-		upstreamStatus: rw.status,
-		err:            err,
-	})
+	h.respond(rw, r, f)
 }
 
 // recovered handles a panic from the next handler. reverse_proxy aborts
@@ -160,6 +202,9 @@ func (h *Handler) recovered(rw *responseWriter, r *http.Request, v any) error {
 	if v != http.ErrAbortHandler { //nolint:errorlint // sentinel compared as panic value
 		panic(v)
 	}
+	if rw.covered {
+		panic(v)
+	}
 	if rw.intercepted {
 		if err := r.Context().Err(); err != nil {
 			h.report(r, failure{cause: CauseClientCanceled, status: statusClientClosed, err: err})
@@ -168,12 +213,12 @@ func (h *Handler) recovered(rw *responseWriter, r *http.Request, v any) error {
 		h.replace(rw, r, rw.drainError())
 		return nil
 	}
-	// reverse_proxy set the status placeholder before writing the header,
-	// and nothing sets it again before the copy of the body fails
-	if rw.wroteHeader && isUpstreamStatus(rw.repl, rw.status) {
+	// the frames of the failed copy are still on the stack while the
+	// panic is being recovered: only an upstream body that broke counts
+	if rw.wroteHeader && stackWriter() == writerFinalize {
 		cause := CauseHTTPResponseIncomplete
 		if r.Context().Err() != nil {
-			cause = CauseClientCanceled
+			cause = CauseClientDisconnected
 		}
 		h.report(r, failure{cause: cause, status: rw.status, err: errResponseAborted})
 	}
@@ -187,11 +232,11 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 
 	// keep allowlisted upstream fields, drop the rest of the upstream's
 	var kept http.Header
-	if f.upstreamStatus != 0 {
+	if f.upstreamStatus != 0 && !f.invalid {
 		kept = h.keptFields(hdr, f.status)
 	}
 	via := ""
-	if f.upstreamStatus != 0 {
+	if f.upstreamStatus != 0 && !f.invalid {
 		via = rw.proxyVia()
 	}
 	clear(hdr)
@@ -262,6 +307,10 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 	set(4, "Cache-Control", "no-store")
 	set(5, "X-Content-Type-Options", "nosniff")
 	set(6, "Content-Length", strconv.Itoa(len(body)))
+	if f.cause == CauseClientBodyIncomplete {
+		// the rest of a broken body must not be read as the next request
+		hdr["Connection"] = connectionClose
+	}
 
 	h.report(r, f)
 	recordSpan(r, f, v)
@@ -276,25 +325,38 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 	}
 }
 
-// report counts f in the metric and writes its one log entry: every
-// failure the module answers or only logs goes through here once.
+var connectionClose = []string{"close"}
+
+// report counts f in its metric and writes its one log entry: every
+// failure the module answers or only logs goes through here once. What
+// the client did is counted apart from what an upstream did.
 func (h *Handler) report(r *http.Request, f failure) {
 	server := ""
 	if srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server); ok {
 		server = srv.Name()
 	}
-	countResponse(server, f.status, f.cause)
+	if isClientCause(f.cause) {
+		countClient(server, f.cause)
+	} else {
+		countResponse(server, f.status, f.cause)
+	}
 	h.log(r, f)
 }
 
 // log writes the log entry for f.
 func (h *Handler) log(r *http.Request, f failure) {
 	lvl := zapcore.ErrorLevel
-	if f.cause == CauseClientCanceled || isClientError(f.status) {
+	msg := "upstream error"
+	switch {
+	case f.cause == CauseClientDisconnected:
+		// how a stream or download ends when the user moves on
+		lvl, msg = zapcore.DebugLevel, "client error"
+	case isClientCause(f.cause):
+		lvl, msg = zapcore.InfoLevel, "client error"
+	case isClientError(f.status):
 		// a flood of 404s must not drown the errors that need a look
 		lvl = zapcore.InfoLevel
 	}
-	msg := "upstream error"
 	if f.local {
 		msg = "handler error"
 	}

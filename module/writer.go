@@ -25,8 +25,9 @@ var (
 	// the upstream's side (a reset, a malformed chunk); reverse_proxy's
 	// entry for the same request holds the read error.
 	errBodyFailed = errors.New("upstream_errors: reading the intercepted response body failed")
-	// errInvalidStatus is logged for an upstream status line below 100.
-	errInvalidStatus = errors.New("upstream_errors: upstream response status is below 100")
+	// errInvalidStatus is logged for an upstream status outside 100-599,
+	// which RFC 9110 has a client treat as a 5xx it knows nothing about.
+	errInvalidStatus = errors.New("upstream_errors: upstream response status is outside 100-599")
 )
 
 // responseWriter passes a response through untouched unless it is an
@@ -45,11 +46,26 @@ type responseWriter struct {
 	// costs less than map assignments and a map clear.
 	before []headerField
 
-	status      int
-	wroteHeader bool
-	intercepted bool
-	// invalid marks an upstream status that HTTP cannot carry (below 100).
-	invalid   bool
+	// status is the response status written by the next handler: for an
+	// intercepted response, the one the site chose (the upstream's unless
+	// replace_status or copy_response changed it).
+	status int
+	// upstreamStatus is the status the upstream sent, for an intercepted
+	// response.
+	upstreamStatus int
+	wroteHeader    bool
+	intercepted    bool
+	// invalid marks an upstream status outside 100-599.
+	invalid bool
+	// covered is set by an upstream_errors handler nested inside this
+	// one: the inner handler's config decides, logs and counts whatever
+	// happens in its scope, so this one passes it on untouched.
+	covered bool
+	// held marks the proxy's 499 for a request whose body the client cut
+	// short; it is not written, as ServeHTTP answers 400 instead.
+	held bool
+	// body watches the client's request body for a read error.
+	body clientBody
 	discarded int64
 	// discardBy is when draining an intercepted body is given up, so a
 	// body that drips forever costs bounded time as well as memory.
@@ -108,8 +124,12 @@ func newResponseWriter(h *Handler, w http.ResponseWriter, repl *caddy.Replacer) 
 	return rw
 }
 
-// release returns rw to the pool.
+// release returns rw to the pool, unless a transport may still read the
+// request body it lent.
 func (rw *responseWriter) release() {
+	if !rw.body.settle() {
+		return
+	}
 	rw.reset()
 	writerPool.Put(rw)
 }
@@ -129,16 +149,9 @@ func (rw *responseWriter) reset() {
 }
 
 // WriteHeader passes informational statuses and other handlers' responses
-// through and swallows an intercepted upstream status.
+// through and swallows the head of an intercepted upstream response.
 func (rw *responseWriter) WriteHeader(status int) {
 	if rw.wroteHeader || rw.intercepted {
-		return
-	}
-	if status < 100 && isUpstreamStatus(rw.repl, status) {
-		// net/http would panic on it; the response is unusable
-		rw.status, rw.intercepted, rw.invalid = status, true, true
-		rw.drainErr = errInvalidStatus
-		rw.abandonNow()
 		return
 	}
 	if status >= 100 && status < 200 && status != http.StatusSwitchingProtocols {
@@ -146,20 +159,56 @@ func (rw *responseWriter) WriteHeader(status int) {
 		return
 	}
 	rw.status = status
-	// where a status came from matters only when it may be replaced, so a
-	// response passed on skips the placeholder lookup
-	if rw.h.intercepts(status) && isUpstreamStatus(rw.repl, status) && !rw.h.passesJSON(status, rw.Header()) {
+	if rw.intercepts(status) {
 		rw.intercept()
+		return
+	}
+	if status == statusClientClosed && rw.body.failed() {
+		// the proxy gave up because the client's request body broke:
+		// ServeHTTP answers that instead of recording the client as gone
+		rw.held = true
 		return
 	}
 	rw.wroteHeader = true
 	rw.ResponseWriter.WriteHeader(status)
 }
 
+// intercepts decides whether the response head being written is an
+// upstream response to replace. Only a status an upstream sent during this
+// call may be (whatever the site rewrote it to on its way), only when the
+// status is listed and its body is not JSON that passes, and only when the
+// head is the upstream's own, not a page the site wrote in handle_response.
+// A status HTTP cannot carry is always replaced. Everything else, and every
+// head inside an inner upstream_errors, passes without a stack walk.
+func (rw *responseWriter) intercepts(status int) bool {
+	if rw.covered {
+		return false
+	}
+	up, ok := upstreamStatus(rw.repl)
+	if !ok {
+		return false
+	}
+	invalid := up < 100 || up > 599
+	if !invalid && (!rw.h.intercepts(up) || rw.h.passesJSON(up, rw.Header())) {
+		return false
+	}
+	if !rw.fromUpstream(status, up) {
+		return false
+	}
+	rw.upstreamStatus, rw.invalid = up, invalid
+	return true
+}
+
 // intercept starts draining an intercepted upstream body, bounded by the
 // discard limit in bytes and by the discard window in time.
 func (rw *responseWriter) intercept() {
 	rw.intercepted = true
+	if rw.invalid {
+		// nothing of a response HTTP cannot carry is worth reading
+		rw.drainErr = errInvalidStatus
+		rw.abandonNow()
+		return
+	}
 	rw.discardBy = time.Now().Add(discardTime)
 	// a body announced too long to drain is abandoned at once
 	if n, ok := announcedLength(rw.Header()); ok && n > rw.h.DiscardLimit {

@@ -7,10 +7,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -72,6 +74,31 @@ func StartCaddyfile(t testing.TB, site string, opts ...Options) *Caddy {
 		global += opts[0].Global + "\n"
 	}
 	cf := fmt.Sprintf("%s}\nhttp://127.0.0.1:%d {\n\tbind 127.0.0.1\n%s\n}\n", global, c.Port, site)
+	cfg, err := Adapt(string(caddyfile.Format([]byte(cf))))
+	if err != nil {
+		t.Fatalf("adapting Caddyfile: %v\n%s", err, cf)
+	}
+	c.load(cfg)
+	return c
+}
+
+// StartSites adapts one site block per host, all served on the same free
+// loopback port, and runs them; a request picks its site by Host. Use it
+// where a site's top level is under test, as for a directive placed there.
+func StartSites(t testing.TB, sites map[string]string, opts ...Options) *Caddy {
+	t.Helper()
+	c := newCaddy(t, opts)
+	global := "{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n"
+	if c.Admin != "" {
+		global = fmt.Sprintf("{\n\tadmin %s\n\tauto_https off\n\tpersist_config off\n\tmetrics\n", c.Admin)
+	}
+	if len(opts) > 0 {
+		global += opts[0].Global + "\n"
+	}
+	cf := global + "}\n"
+	for _, host := range slices.Sorted(maps.Keys(sites)) {
+		cf += fmt.Sprintf("http://%s:%d {\n\tbind 127.0.0.1\n%s\n}\n", host, c.Port, sites[host])
+	}
 	cfg, err := Adapt(string(caddyfile.Format([]byte(cf))))
 	if err != nil {
 		t.Fatalf("adapting Caddyfile: %v\n%s", err, cf)
