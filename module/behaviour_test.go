@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -233,21 +234,48 @@ func TestMatcherLimitsTheDirective(t *testing.T) {
 	}
 }
 
-func TestEncodeCompressesTheProblem(t *testing.T) {
-	c := testcaddy.StartCaddyfile(t, "encode gzip\nupstream_errors\nreverse_proxy "+testcaddy.ClosedPort(t))
-	res, body, id := request(t, c, "GET", "/", "Accept", "text/html", "Accept-Encoding", "gzip")
-	if res.StatusCode != 502 || res.Header.Get("Content-Encoding") != "gzip" {
-		t.Fatalf("status %d, Content-Encoding %q", res.StatusCode, res.Header.Get("Content-Encoding"))
+// TestEncodeAndTheProblem checks both ways encode meets the directive:
+// an encode further out compresses the module's answer like any response;
+// an encode in the directive's scope (the directive sorts first) leaves
+// the answer as the module wrote it, a valid identity body.
+func TestEncodeAndTheProblem(t *testing.T) {
+	dead := testcaddy.ClosedPort(t)
+	c := testcaddy.StartCaddyfile(t, `handle /outer/* {
+	route {
+		encode gzip
+		upstream_errors
+		reverse_proxy `+dead+`
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, err := io.ReadAll(zr)
-	if err != nil || !strings.Contains(string(page), "<title>502 Bad Gateway</title>") || !strings.Contains(string(page), id) {
-		t.Errorf("decompressed page: %v %s", err, page)
-	}
-	if !strings.Contains(res.Header.Get("Vary"), "Accept") {
-		t.Errorf("Vary = %q", res.Header.Values("Vary"))
+}
+handle {
+	upstream_errors
+	encode gzip
+	reverse_proxy `+dead+`
+}`)
+	for path, gzipped := range map[string]bool{"/outer/": true, "/inner/": false} {
+		t.Run(path, func(t *testing.T) {
+			res, body, id := request(t, c, "GET", path, "Accept", "text/html", "Accept-Encoding", "gzip")
+			if got := res.Header.Get("Content-Encoding") == "gzip"; res.StatusCode != 502 || got != gzipped {
+				t.Fatalf("status %d, Content-Encoding %q, want 502 and gzip %v", res.StatusCode, res.Header.Get("Content-Encoding"), gzipped)
+			}
+			page := body
+			if gzipped {
+				zr, err := gzip.NewReader(bytes.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if page, err = io.ReadAll(zr); err != nil {
+					t.Fatal(err)
+				}
+			} else if cl := res.Header.Get("Content-Length"); cl != strconv.Itoa(len(body)) {
+				t.Errorf("Content-Length %q for a %d-byte body", cl, len(body))
+			}
+			if !strings.Contains(string(page), "<title>502 Bad Gateway</title>") || !strings.Contains(string(page), id) {
+				t.Errorf("page: %s", page)
+			}
+			if !strings.Contains(strings.Join(res.Header.Values("Vary"), ","), "Accept") {
+				t.Errorf("Vary = %q", res.Header.Values("Vary"))
+			}
+		})
 	}
 }

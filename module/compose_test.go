@@ -40,16 +40,18 @@ const (
 // okBody is long enough for encode to compress it.
 var okBody = "UPSTREAM-200-BODY " + strings.Repeat("all good; ", 200)
 
-// legacyError is an upstream error page full of what must not leak. Its
-// Via is what an upstream that is itself a Caddy sends.
-func legacyError(w http.ResponseWriter) {
+// legacyError is an upstream error page full of what must not leak. With
+// via, it also carries what an upstream that is itself a Caddy sends.
+func legacyError(w http.ResponseWriter, via bool) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html")
 	h.Set("Set-Cookie", secretCookie)
 	h.Set("Server", "Apache/2.2.15 (CentOS)")
 	h.Set("X-Powered-By", "PHP/5.3.3")
 	h.Set("X-Upstream-Secret", "yes")
-	h.Set("Via", "1.1 Caddy")
+	if via {
+		h.Set("Via", "1.1 Caddy")
+	}
 	w.WriteHeader(http.StatusInternalServerError)
 	io.WriteString(w, "<html><body><pre>"+secretBody+"</pre></body></html>")
 }
@@ -67,12 +69,13 @@ const (
 
 var behaviours = []behaviour{refused, timeout, secret500, ok200, deny401}
 
-// behave answers as b does; timeout is served elsewhere.
-func behave(b behaviour) http.HandlerFunc {
+// behave answers as b does; timeout is served elsewhere. The HTTP
+// upstreams' error page has a Via of its own, the FastCGI ones' has none.
+func behave(b behaviour, via bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		switch b {
 		case secret500:
-			legacyError(w)
+			legacyError(w, via)
 		case ok200:
 			w.Header().Set("X-App-Header", "ok")
 			w.Header().Set("X-User", "alice")
@@ -211,8 +214,8 @@ func startComposeUpstreams(t *testing.T) composeUpstreams {
 			u.http[b] = testcaddy.HTTPServer(t, http.HandlerFunc(hang))
 			u.fcgi[b] = "unix/" + fcgiServer(t, dir, b, http.HandlerFunc(hang))
 		default:
-			u.http[b] = testcaddy.HTTPServer(t, behave(b))
-			u.fcgi[b] = "unix/" + fcgiServer(t, dir, b, behave(b))
+			u.http[b] = testcaddy.HTTPServer(t, behave(b, true))
+			u.fcgi[b] = "unix/" + fcgiServer(t, dir, b, behave(b, false))
 		}
 	}
 	u.app = testcaddy.HTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
