@@ -427,5 +427,3 @@ func scrapeSum(t *testing.T, c *testcaddy.Caddy, metric string) float64 {
 	}
 	return sum
 }
-
-

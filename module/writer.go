@@ -65,7 +65,7 @@ type responseWriter struct {
 	// short; it is not written, as ServeHTTP answers 400 instead.
 	held bool
 	// body watches the client's request body for a read error.
-	body clientBody
+	body      clientBody
 	discarded int64
 	// discardBy is when draining an intercepted body is given up, so a
 	// body that drips forever costs bounded time as well as memory.
