@@ -39,7 +39,7 @@ func (b *clientBody) lend(rc io.ReadCloser) {
 // its Content-Length as io.ErrUnexpectedEOF.
 func (b *clientBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
-	if err != nil && err != io.EOF && b.err.Load() == nil && !ownsStatus(err) {
+	if err != nil && err != io.EOF && b.err.Load() == nil {
 		b.err.CompareAndSwap(nil, &err)
 	}
 	return n, err

@@ -1,11 +1,6 @@
 package upstreamerrors
 
-import (
-	"errors"
-	"net/http"
-
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-)
+import "net/http"
 
 // Causes of requests that ended by the client's doing. They are not
 // upstream errors: they are logged as "client error" at info (debug for a
@@ -46,18 +41,4 @@ const clientBodyDetail = "The request body ended before it was complete."
 // clientBodyFailure is the answer to a request body the client cut short.
 func clientBodyFailure(err error) failure {
 	return failure{cause: CauseClientBodyIncomplete, status: http.StatusBadRequest, err: err}
-}
-
-// ownsStatus reports whether a body read error carries the status another
-// handler answers with, such as request_body's 413: it is that handler's
-// to answer, not a broken body.
-func ownsStatus(err error) bool {
-	if _, ok := err.(caddyhttp.HandlerError); ok {
-		return true
-	}
-	if _, ok := errors.AsType[caddyhttp.HandlerError](err); ok {
-		return true
-	}
-	_, ok := errors.AsType[*http.MaxBytesError](err)
-	return ok
 }

@@ -1,0 +1,370 @@
+package upstreamerrors_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/testcaddy"
+)
+
+// siteRequest sends method to path with a fresh request ID and body, and
+// returns the response, its body and the ID.
+func siteRequest(t *testing.T, c *testcaddy.Caddy, method, path string, body io.Reader, hdr ...string) (*http.Response, []byte, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, c.URL(path), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "scope-" + strings.NewReplacer("/", "-", " ", "_").Replace(t.Name())
+	req.Header.Set("X-Request-ID", id)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := c.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, data, id
+}
+
+// expectUntouched checks a response the module must pass as it is.
+func expectUntouched(t *testing.T, c *testcaddy.Caddy, res *http.Response, body []byte, id string, status int, want string) {
+	t.Helper()
+	if res.StatusCode != status || string(body) != want {
+		t.Errorf("%d %.200q, want %d %.200q untouched", res.StatusCode, body, status, want)
+	}
+	if v := res.Header.Values("Proxy-Status"); len(v) != 0 {
+		t.Errorf("Proxy-Status %q on the site's own response", v)
+	}
+	if es := c.ModuleEntries(id); len(es) != 0 {
+		t.Errorf("the module logged the site's own response: %v", es)
+	}
+}
+
+// expectNormalizedBy checks a normalized answer: status, cause, the problem
+// type of the config that must answer, one log entry, and nothing of the
+// upstream's page.
+func expectNormalizedBy(t *testing.T, c *testcaddy.Caddy, res *http.Response, body []byte, id string, status int, cause, typ string) {
+	t.Helper()
+	if res.StatusCode != status {
+		t.Errorf("status %d, want %d", res.StatusCode, status)
+	}
+	for k, vs := range res.Header {
+		for _, v := range vs {
+			if strings.Contains(v, "SECRET") || k == "X-Upstream-Secret" || k == "X-Powered-By" || strings.Contains(v, "Apache") {
+				t.Errorf("upstream field leaked: %s: %s", k, v)
+			}
+		}
+	}
+	if res.Header.Get("Proxy-Status") == "" {
+		t.Errorf("no Proxy-Status on a normalized answer")
+	}
+	if len(body) > 0 {
+		var p testcaddy.Problem
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Fatalf("not a problem body: %v: %.300q", err, body)
+		}
+		if p.Status != status || p.Cause != cause || p.Type != typ+cause {
+			t.Errorf("problem %+v, want %d %s from %s", p, status, cause, typ)
+		}
+	}
+	es := c.ModuleEntries(id)
+	if len(es) != 1 {
+		t.Fatalf("want 1 log entry, got %v", es)
+	}
+	if e := es[0]; e["status"] != float64(status) || e["cause"] != cause {
+		t.Errorf("log entry %v, want %d %s", e, status, cause)
+	}
+}
+
+// TestSiteLevelLeavesTheSiteAlone checks that a directive at the top of a
+// site, which now wraps every handler, still passes every response the
+// site writes itself, while an upstream's page under a handle block is
+// normalized.
+func TestSiteLevelLeavesTheSiteAlone(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "page.html"), []byte("<p>static page</p>"), 0o644)
+	os.WriteFile(filepath.Join(root, "tpl.html"), []byte(`<p>{{"templated"}}</p>`), 0o644)
+	up := testcaddy.HTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.Copy(io.Discard, r.Body); err != nil {
+			return
+		}
+		if r.URL.Path == "/fail" {
+			legacyError(w, false)
+			return
+		}
+		io.WriteString(w, "stored")
+	}))
+	c := testcaddy.StartCaddyfile(t, `upstream_errors {
+	type https://site.test/errors/
+}
+redir /old /new 301
+handle /respond {
+	respond "own maintenance page" 503
+}
+handle /error {
+	error "down" 503
+}
+handle /files/* {
+	root * `+root+`
+	uri strip_prefix /files
+	file_server
+}
+handle /tpl/* {
+	root * `+root+`
+	uri strip_prefix /tpl
+	templates
+	file_server
+}
+handle /auth/* {
+	basic_auth {
+		alice $2a$14$Zkx19XLiW6VYouLHR5NmfOFU0z2GTNmpkT/5qqR7hx4IjWJPDhjvG
+	}
+	respond "private"
+}
+handle /upload {
+	request_body {
+		max_size 10
+	}
+	reverse_proxy `+up+`
+}
+handle /upload-outer {
+	route {
+		request_body {
+			max_size 10
+		}
+		upstream_errors
+		reverse_proxy `+up+`
+	}
+}
+handle {
+	reverse_proxy `+up+`
+}`)
+
+	for _, tc := range []struct {
+		name, method, path string
+		body               io.Reader
+		status             int
+		want               string
+	}{
+		{"respond", "GET", "/respond", nil, 503, "own maintenance page"},
+		{"error", "GET", "/error", nil, 503, ""},
+		{"file_server", "GET", "/files/page.html", nil, 200, "<p>static page</p>"},
+		{"file_server 404", "GET", "/files/missing.html", nil, 404, ""},
+		{"templates", "GET", "/tpl/tpl.html", nil, 200, "<p>templated</p>"},
+		{"redir", "GET", "/old", nil, 301, ""},
+		{"basic_auth", "GET", "/auth/x", nil, 401, ""},
+		{"request_body by length", "POST", "/upload", strings.NewReader(strings.Repeat("x", 100)), 413, ""},
+		// no length: the proxy reads past the limit
+		{"request_body chunked", "POST", "/upload", io.MultiReader(strings.NewReader(strings.Repeat("x", 100))), 413, ""},
+		// the limit wraps the body before the directive does
+		{"request_body outside", "POST", "/upload-outer", io.MultiReader(strings.NewReader(strings.Repeat("x", 100))), 413, ""},
+		{"upstream 200", "POST", "/store", strings.NewReader("small"), 200, "stored"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, body, id := siteRequest(t, c, tc.method, tc.path, tc.body)
+			expectUntouched(t, c, res, body, id, tc.status, tc.want)
+		})
+	}
+	t.Run("upstream 500", func(t *testing.T) {
+		res, body, id := siteRequest(t, c, "GET", "/fail", nil)
+		expectNormalizedBy(t, c, res, body, id, 502, "http_response_status", "https://site.test/errors/")
+	})
+}
+
+// TestHeldBackHeads checks the writers that hold an upstream's head back
+// and write it after the proxy returned: encode for a body-less response
+// (HEAD, an empty page), templates, and the intercept directive, which
+// keeps the upstream's fields in the response it writes. No stack frame
+// of the proxy is left when they write, so the proxy's Via is what tells;
+// with the status rewritten on the way as well, nothing else would.
+func TestHeldBackHeads(t *testing.T) {
+	page := testcaddy.HTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		legacyError(w, false)
+	}))
+	empty := testcaddy.HTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Set-Cookie", secretCookie)
+		w.Header().Set("X-Upstream-Secret", "yes")
+		w.WriteHeader(500)
+	}))
+	const typ = "https://site.test/errors/"
+	c := testcaddy.StartCaddyfile(t, `upstream_errors {
+	type `+typ+`
+}
+handle /encode/* {
+	encode gzip
+	reverse_proxy `+page+`
+}
+handle /encode-replace/* {
+	encode gzip
+	reverse_proxy `+page+` {
+		@e status 500
+		replace_status @e 503
+	}
+}
+handle /empty/* {
+	encode gzip
+	reverse_proxy `+empty+`
+}
+handle /templates/* {
+	templates
+	reverse_proxy `+page+`
+}
+handle /intercept/* {
+	intercept {
+		@e status 500
+		handle_response @e {
+			respond "our page" 503
+		}
+	}
+	reverse_proxy `+page+`
+}`)
+	for _, tc := range []struct {
+		name, method, path string
+		status             int
+	}{
+		{"encode HEAD", "HEAD", "/encode/x", 502},
+		{"encode HEAD replace_status", "HEAD", "/encode-replace/x", 503},
+		{"encode GET replace_status", "GET", "/encode-replace/x", 503},
+		{"encode empty page", "GET", "/empty/x", 502},
+		{"templates", "GET", "/templates/x", 502},
+		{"intercept", "GET", "/intercept/x", 503},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, body, id := siteRequest(t, c, tc.method, tc.path, nil, "Accept-Encoding", "gzip")
+			if bytes.Contains(body, []byte("SECRET")) {
+				t.Errorf("the upstream's page leaked: %q", body)
+			}
+			expectNormalizedBy(t, c, res, body, id, tc.status, "http_response_status", typ)
+		})
+	}
+}
+
+// TestInnermostDirectiveWins checks nested directives: the one nearest
+// the upstream decides with its own config and is the only one to log
+// and count; a handler only the outer one wraps, such as a site-level
+// forward_auth, is the outer one's.
+func TestInnermostDirectiveWins(t *testing.T) {
+	page := testcaddy.HTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/auth" {
+			w.Header().Set("X-User", "alice")
+			return
+		}
+		legacyError(w, false)
+	}))
+	dead := testcaddy.ClosedPort(t)
+	hang := testcaddy.RawServer(t, testcaddy.Hang)
+	c := testcaddy.StartCaddyfile(t, `upstream_errors {
+	type https://outer.test/
+	status connection_refused 503
+}
+handle /hang/* {
+	upstream_errors
+	reverse_proxy `+hang+`
+}
+handle /off/* {
+	upstream_errors {
+		intercept off
+	}
+	reverse_proxy `+page+`
+}
+handle /mapped/* {
+	upstream_errors {
+		type https://inner.test/
+	}
+	reverse_proxy `+dead+`
+}
+handle /nested/* {
+	upstream_errors {
+		type https://middle.test/
+	}
+	handle /nested/deep/* {
+		upstream_errors {
+			type https://deep.test/
+		}
+		reverse_proxy `+page+`
+	}
+	reverse_proxy `+page+`
+}
+handle /auth-dead/* {
+	route {
+		forward_auth `+dead+` {
+			uri /auth
+		}
+		upstream_errors {
+			type https://inner.test/
+		}
+		reverse_proxy `+page+`
+	}
+}
+handle /auth-ok/* {
+	route {
+		forward_auth `+page+` {
+			uri /auth
+			copy_headers X-User
+		}
+		upstream_errors {
+			type https://inner.test/
+		}
+		reverse_proxy `+dead+`
+	}
+}`, testcaddy.Options{Admin: true})
+
+	t.Run("inner intercept off", func(t *testing.T) {
+		res, body, id := siteRequest(t, c, "GET", "/off/x", nil)
+		if res.StatusCode != 500 || !bytes.Contains(body, []byte(secretBody)) {
+			t.Errorf("%d %.100q, want the inner config's pass-through of the page", res.StatusCode, body)
+		}
+		if es := c.ModuleEntries(id); len(es) != 0 {
+			t.Errorf("logged a page the inner config passes: %v", es)
+		}
+	})
+	t.Run("client leaves", func(t *testing.T) {
+		before := readCounts(t, c)
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "GET", c.URL("/hang/x"), nil)
+		req.Header.Set("X-Request-ID", "nested-leaves")
+		if res, err := c.Client.Do(req); err == nil {
+			res.Body.Close()
+			t.Fatalf("an answer %d from a hanging upstream", res.StatusCode)
+		}
+		if es := c.WaitEntries("nested-leaves", 5*time.Second); len(es) != 1 {
+			t.Errorf("want 1 entry from the inner directive, got %v", es)
+		}
+		expectCounted(t, c, before, 0, 1)
+	})
+	for _, tc := range []struct {
+		name, path, cause, typ string
+		status                 int
+	}{
+		// the inner config has no status line: its 502 stands
+		{"inner config", "/mapped/x", "connection_refused", "https://inner.test/", 502},
+		{"middle", "/nested/x", "http_response_status", "https://middle.test/", 502},
+		{"deepest", "/nested/deep/x", "http_response_status", "https://deep.test/", 502},
+		// forward_auth written before the inner directive in a route: only
+		// the outer one wraps it
+		{"auth service down", "/auth-dead/x", "connection_refused", "https://outer.test/", 503},
+		{"app down behind auth", "/auth-ok/x", "connection_refused", "https://inner.test/", 502},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := readCounts(t, c)
+			res, body, id := siteRequest(t, c, "GET", tc.path, nil)
+			expectNormalizedBy(t, c, res, body, id, tc.status, tc.cause, tc.typ)
+			expectCounted(t, c, before, 1, 0)
+		})
+	}
+}
