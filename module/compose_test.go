@@ -244,15 +244,21 @@ func fcgiServer(t *testing.T, dir string, b behaviour, h http.Handler) string {
 
 // block writes the handle block of c.
 func (u composeUpstreams) block(c composeCase) string {
+	// only the hanging upstream gets a short wait: under the load of every
+	// case at once, a healthy upstream may take longer than that
+	wait := "10s"
+	if c.up == timeout {
+		wait = "300ms"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "handle %s* {\n%s\n%s\n", c.path(), c.place.block, c.feature.around)
 	switch c.handler {
 	case "reverse_proxy":
-		fmt.Fprintf(&b, "reverse_proxy %s {\ntransport http {\nresponse_header_timeout 300ms\n}\n%s\n}\n", u.http[c.up], c.feature.inside)
+		fmt.Fprintf(&b, "reverse_proxy %s {\ntransport http {\nresponse_header_timeout %s\n}\n%s\n}\n", u.http[c.up], wait, c.feature.inside)
 	case "php_fastcgi":
-		fmt.Fprintf(&b, "root * %s\nphp_fastcgi %s {\nread_timeout 300ms\n%s\n}\n", u.root, u.fcgi[c.up], c.feature.inside)
+		fmt.Fprintf(&b, "root * %s\nphp_fastcgi %s {\nread_timeout %s\n%s\n}\n", u.root, u.fcgi[c.up], wait, c.feature.inside)
 	case "forward_auth":
-		fmt.Fprintf(&b, "forward_auth %s {\nuri /auth\ncopy_headers X-User\ntransport http {\nresponse_header_timeout 300ms\n}\n%s\n}\nreverse_proxy %s\n", u.http[c.up], c.feature.inside, u.app)
+		fmt.Fprintf(&b, "forward_auth %s {\nuri /auth\ncopy_headers X-User\ntransport http {\nresponse_header_timeout %s\n}\n%s\n}\nreverse_proxy %s\n", u.http[c.up], wait, c.feature.inside, u.app)
 	}
 	b.WriteString("}\n")
 	return b.String()
@@ -280,18 +286,26 @@ func TestCompositionMatrix(t *testing.T) {
 	countedBefore := scrapeSum(t, c, "caddy_http_upstream_errors_total")
 	clientBefore := scrapeSum(t, c, "caddy_http_upstream_errors_client_total")
 
-	var (
-		mu         sync.Mutex
-		normalized int
-	)
+	// every request at once: the timeouts then cost one wait, not one
+	// per case in turn
+	replies := make([]composeReply, len(cases))
+	var wg sync.WaitGroup
+	for i, cc := range cases {
+		wg.Go(func() { replies[i] = sendComposeCase(c, cc) })
+	}
+	wg.Wait()
+	// each entry is written before its response: all are in the log now
+	entries := map[string][]testcaddy.Entry{}
+	for _, e := range c.Entries(testcaddy.LoggerName) {
+		id, _ := e["request_id"].(string)
+		entries[id] = append(entries[id], e)
+	}
+	normalized := 0
 	t.Run("cases", func(t *testing.T) {
-		for _, cc := range cases {
+		for i, cc := range cases {
 			t.Run(cc.place.host+cc.path(), func(t *testing.T) {
-				t.Parallel()
-				if checkComposeCase(t, c, u, cc) {
-					mu.Lock()
+				if checkComposeCase(t, u, cc, replies[i], entries[replies[i].id]) {
 					normalized++
-					mu.Unlock()
 				}
 			})
 		}
@@ -305,23 +319,40 @@ func TestCompositionMatrix(t *testing.T) {
 	}
 }
 
-// checkComposeCase sends c's request and checks its outcome; it reports
-// whether the response was normalized, for the count.
-func checkComposeCase(t *testing.T, cd *testcaddy.Caddy, u composeUpstreams, c composeCase) bool {
-	want := c.want()
+// composeReply is what the client got for one case.
+type composeReply struct {
+	res  *http.Response // its body read and closed
+	body string
+	id   string
+	err  error
+}
+
+// sendComposeCase sends c's request.
+func sendComposeCase(cd *testcaddy.Caddy, c composeCase) composeReply {
+	id := fmt.Sprintf("compose-%s%s", c.place.host, strings.ReplaceAll(c.path(), "/", ""))
 	req, err := http.NewRequest("GET", cd.URL(c.path()+"page"), nil)
 	if err != nil {
-		t.Fatal(err)
+		return composeReply{err: err}
 	}
 	req.Host = c.place.host
-	id := fmt.Sprintf("compose-%s%s", c.place.host, strings.ReplaceAll(c.path(), "/", ""))
 	req.Header.Set("X-Request-ID", id)
 	req.Header.Set("Accept-Encoding", "gzip")
 	res, err := cd.Client.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return composeReply{err: err}
 	}
-	body := readBody(t, res)
+	body, err := readBody(res)
+	return composeReply{res: res, body: body, id: id, err: err}
+}
+
+// checkComposeCase checks c's outcome; it reports whether the response
+// was normalized, for the count.
+func checkComposeCase(t *testing.T, u composeUpstreams, c composeCase, r composeReply, entries []testcaddy.Entry) bool {
+	want := c.want()
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	res, body, id := r.res, r.body, r.id
 
 	if res.StatusCode != want.status {
 		t.Errorf("status %d, want %d; body %.300q", res.StatusCode, want.status, body)
@@ -339,7 +370,6 @@ func checkComposeCase(t *testing.T, cd *testcaddy.Caddy, u composeUpstreams, c c
 	if strings.Contains(body, "SECRET") || strings.Contains(body, "hunter2") {
 		t.Errorf("upstream body leaked: %.300q", body)
 	}
-	entries := cd.ModuleEntries(id)
 	if !want.normalized {
 		if body != want.body {
 			t.Errorf("body %.200q, want %.200q byte for byte", body, want.body)
@@ -384,23 +414,22 @@ func checkComposeCase(t *testing.T, cd *testcaddy.Caddy, u composeUpstreams, c c
 }
 
 // readBody reads res's body, decompressing what encode compressed.
-func readBody(t *testing.T, res *http.Response) string {
-	t.Helper()
+func readBody(res *http.Response) (string, error) {
 	defer res.Body.Close()
 	data, err := io.ReadAll(res.Body)
 	if err != nil {
-		t.Fatalf("reading the body: %v", err)
+		return "", fmt.Errorf("reading the body: %w", err)
 	}
 	if res.Header.Get("Content-Encoding") == "gzip" {
 		zr, err := gzip.NewReader(bytes.NewReader(data))
 		if err != nil {
-			t.Fatalf("encode sent an invalid gzip body: %v", err)
+			return "", fmt.Errorf("encode sent an invalid gzip body: %w", err)
 		}
 		if data, err = io.ReadAll(zr); err != nil {
-			t.Fatalf("encode sent an invalid gzip body: %v", err)
+			return "", fmt.Errorf("encode sent an invalid gzip body: %w", err)
 		}
 	}
-	return string(data)
+	return string(data), nil
 }
 
 // scrapeSum returns the sum of every series of a metric on /metrics.
