@@ -175,6 +175,8 @@ func TestAdaptErrors(t *testing.T) {
 		{"discard_limit beyond int64", []string{"!discard_limit 9EiB"}, `discard_limit: "9EiB" is too large`},
 		{"discard_limit zero", []string{"!discard_limit 0"}, "discard_limit: 0 is not allowed; give at least 1B (leave discard_limit out for the default, 64KiB)"},
 		{"discard_limit repeated", []string{"discard_limit 1KiB", "!discard_limit 2KiB"}, "discard_limit: set twice; give it once"},
+		{"request_id_header repeated", []string{"request_id_header X-A", "!request_id_header X-B"}, "request_id_header: set twice; give it once"},
+		{"type repeated", []string{"type https://a.example/", "!type https://b.example/"}, "type: set twice; give it once"},
 		{"request_id_header not a field", []string{`!request_id_header "X Id"`}, `request_id_header: "X Id" is not a valid header field name`},
 		{"format unknown", []string{"!format xml"}, `format: "xml" is not a format; want problem, json, html or text`},
 		{"format repeated", []string{"format json", "!format html"}, "format: set twice; give it once"},

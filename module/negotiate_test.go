@@ -32,6 +32,12 @@ func TestNegotiate(t *testing.T) {
 		{[]string{"*/*;q=0.1, application/json"}, FormatHTML, FormatJSON},
 		{[]string{",,;;,"}, FormatProblem, FormatProblem},
 
+		// equal weight and specificity: the range listed first wins
+		{[]string{"application/json, text/plain"}, FormatProblem, FormatJSON},
+		{[]string{"text/plain, application/json"}, FormatProblem, FormatText},
+		{[]string{"text/html, */*"}, FormatProblem, FormatHTML},
+		{[]string{"text/plain;q=0.5, text/html;q=0.5"}, FormatProblem, FormatText},
+
 		// quoted parameter values are opaque: neither ';' nor ',' nor
 		// "q=" inside them counts
 		{[]string{`text/html;charset="a;q=0", application/json;q=0.5`}, FormatProblem, FormatHTML},

@@ -368,3 +368,34 @@ handle /auth-ok/* {
 		})
 	}
 }
+
+// TestSameStatusAndCauseTwoDetails checks that one handler answering the
+// same status and cause with two different details sends each its own:
+// an upstream's 503 kept as it is, and an upstream's 500 the site
+// rewrote to 503.
+func TestSameStatusAndCauseTwoDetails(t *testing.T) {
+	up := testcaddy.HTTPServer(t, legacyPages())
+	c := testcaddy.StartCaddyfile(t, `upstream_errors
+handle /kept/* {
+	reverse_proxy `+up+` {
+		rewrite /status/503
+	}
+}
+handle /rewritten/* {
+	reverse_proxy `+up+` {
+		rewrite /status/500
+		@e status 500
+		replace_status @e 503
+	}
+}`)
+	for _, path := range []string{"/kept/x", "/rewritten/x", "/kept/y"} {
+		t.Run(path, func(t *testing.T) {
+			res, body, id := request(t, c, "GET", path)
+			want := problem{status: 503, cause: "http_response_status", upstream: 503}
+			if strings.HasPrefix(path, "/rewritten/") {
+				want.upstream = 500
+			}
+			expectProblem(t, c, res, body, id, want)
+		})
+	}
+}
