@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/testcaddy"
+	upstreamerrors "github.com/caddy-upstream-errors/caddy-upstream-errors/module"
 )
 
 func TestClientCanceledIsLoggedAs499(t *testing.T) {
@@ -219,8 +220,12 @@ func TestDrippingErrorBodyIsAbandoned(t *testing.T) {
 		}
 	})
 	c := testcaddy.StartCaddyfile(t, "upstream_errors\nreverse_proxy "+up)
-	// the drip lasts a minute, longer than the client waits
+	// the drip lasts a minute; the answer must come once the window ends
+	start := time.Now()
 	res, body, id := request(t, c, "GET", "/drip")
+	if took, bound := time.Since(start), 4*upstreamerrors.DiscardTime(); took > bound {
+		t.Errorf("answered after %v, over %v for a %v window", took, bound, upstreamerrors.DiscardTime())
+	}
 	expectProblem(t, c, res, body, id, problem{status: 502, cause: "http_response_status", upstream: 500})
 }
 
