@@ -120,6 +120,62 @@ func TestPassThroughAllocations(t *testing.T) {
 	}
 }
 
+// rewindBody is a request body that can be read again, allocation-free.
+type rewindBody struct {
+	data []byte
+	off  int
+}
+
+func (b *rewindBody) Read(p []byte) (int, error) {
+	if b.off >= len(b.data) {
+		return 0, io.EOF
+	}
+	n := copy(p, b.data[b.off:])
+	b.off += n
+	return n, nil
+}
+
+func (b *rewindBody) Close() error { return nil }
+
+// TestPassThroughAllocationsWithBody checks the same for a request with a
+// body, which the module watches while the proxy sends it upstream: the
+// stand-in reads and closes it, as a transport does.
+func TestPassThroughAllocationsWithBody(t *testing.T) {
+	if raceEnabled() {
+		t.Skip("the race detector makes sync.Pool drop items at random")
+	}
+	h, w, req := passThroughSetup(t)
+	body := &rewindBody{data: []byte("name=value")}
+	req.Method, req.Body, req.ContentLength = http.MethodPost, body, int64(len(body.data))
+	var buf [64]byte
+	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		for {
+			if _, err := r.Body.Read(buf[:]); err != nil {
+				break
+			}
+		}
+		r.Body.Close()
+		return passThroughNext.ServeHTTP(w, r)
+	})
+	run := func(handler func() error) float64 {
+		return testing.AllocsPerRun(1000, func() {
+			w.reset()
+			body.off = 0
+			if err := handler(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	bare := run(func() error { return next.ServeHTTP(w, req) })
+	wrapped := run(func() error { return h.ServeHTTP(w, req, next) })
+	if body.off != len(body.data) || req.Body != body {
+		t.Fatalf("read %d of %d body bytes, body restored %v", body.off, len(body.data), req.Body == body)
+	}
+	if extra := wrapped - bare; extra != 0 {
+		t.Errorf("pass-through with a body costs %v allocations beyond the next handler's (%v); want 0", extra, bare)
+	}
+}
+
 // raceEnabled reports whether the test binary was built with -race.
 func raceEnabled() bool {
 	bi, ok := debug.ReadBuildInfo()
@@ -211,5 +267,37 @@ func TestNormalizedResponseAllocations(t *testing.T) {
 				t.Errorf("a normalized response costs %v allocations beyond the stand-in's (%v); want at most %d", extra, bare, outliving)
 			}
 		})
+	}
+}
+
+// TestLateBodyReaderKeepsItsBody checks that a transport still holding
+// the request body after the handler returned (net/http allows RoundTrip
+// to close it later, from another goroutine) reads that request's body,
+// never the next request's through a reused writer.
+func TestLateBodyReaderKeepsItsBody(t *testing.T) {
+	h, w, req := passThroughSetup(t)
+	for i := range 20 {
+		var held io.Reader
+		first := &rewindBody{data: []byte("first request's body")}
+		req.Method, req.Body = http.MethodPost, first
+		keep := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+			held = r.Body // a transport that has not finished with it
+			return passThroughNext.ServeHTTP(w, r)
+		})
+		w.reset()
+		if err := h.ServeHTTP(w, req, keep); err != nil {
+			t.Fatal(err)
+		}
+
+		second := &rewindBody{data: []byte("second request's body")}
+		req.Body = second
+		w.reset()
+		if err := h.ServeHTTP(w, req, passThroughNext); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(held)
+		if string(got) != string(first.data) {
+			t.Fatalf("round %d: the late reader read %q, want its own request's body", i, got)
+		}
 	}
 }

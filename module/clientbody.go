@@ -40,7 +40,8 @@ func (b *clientBody) lend(rc io.ReadCloser) {
 func (b *clientBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if err != nil && err != io.EOF && b.err.Load() == nil {
-		b.err.CompareAndSwap(nil, &err)
+		failure := err // only a failure moves to the heap, not every read
+		b.err.CompareAndSwap(nil, &failure)
 	}
 	return n, err
 }
