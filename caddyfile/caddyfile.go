@@ -262,7 +262,7 @@ func Unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 			m.ProxyStatusName = arg
 
 		default:
-			return d.Errf("unknown subdirective %q", sub)
+			return unknownSubdirective(d, sub)
 		}
 	}
 	return nil

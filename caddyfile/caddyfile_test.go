@@ -120,6 +120,10 @@ func compact(t *testing.T, s string) string {
 	return string(out)
 }
 
+// The list the error on an unknown sub-directive ends with, written out
+// here so a name that goes missing or appears fails the tests.
+const subdirectives = "discard_limit, format, intercept, keep_headers, member, pass_json, proxy_status, request_id_header, retry_after, status, template, type"
+
 // TestAdaptErrors lists bad configurations with the exact error a user
 // sees from `caddy adapt` or `caddy run`: the sub-directive as typed, the
 // value, and the line it is on.
@@ -133,7 +137,9 @@ func TestAdaptErrors(t *testing.T) {
 		lines []string
 		want  string
 	}{
-		{"unknown sub-directive", []string{"!colour red"}, `unknown subdirective "colour"`},
+		{"unknown sub-directive", []string{"!colour red"}, `unknown subdirective "colour"; valid subdirectives: ` + subdirectives},
+		{"misspelled sub-directive", []string{"!retry_afer 30"}, `unknown subdirective "retry_afer"; did you mean "retry_after"? Valid subdirectives: ` + subdirectives},
+		{"sub-directive in capitals", []string{"!Intercept 404"}, `unknown subdirective "Intercept"; did you mean "intercept"? Valid subdirectives: ` + subdirectives},
 		{"status without a status", []string{"!status connection_refused"}, "status takes a key and a status, as in `status connection_refused 503`"},
 		{"status with three values", []string{"!status connection_refused 502 503"}, "status takes a key and a status, as in `status connection_refused 503`"},
 		{"status not a number", []string{"!status connection_refused abc"}, `status: "abc" is not a status code`},
