@@ -52,7 +52,7 @@ func TestJSONConfigErrors(t *testing.T) {
 		{`"intercept": ["5xx", "350"]`, provision + `intercept: "350": only 4xx and 5xx upstream statuses can be intercepted`},
 		{`"intercept": ["3xx"]`, provision + `intercept: "3xx": only 4xx and 5xx upstream statuses can be intercepted`},
 		{`"pass_json": ["4xx", "json"]`, invalid + `pass_json: "json" is not a status class; want 4xx or 5xx (or off for none)`},
-		{`"intercept": ["five"]`, provision + `intercept: "five" is not a status (503), range (500-504) or class (5xx)`},
+		{`"intercept": ["five"]`, provision + `intercept: "five" is not a status (503), range (500-504) or class (5xx) within 400-599`},
 		{`"intercept": ["500"], "disable_intercept": true`, invalid + `disable_intercept: cannot be combined with intercept ["500"]`},
 		{`"proxy_status_name": "edge-1", "disable_proxy_status": true`, invalid + `disable_proxy_status: cannot be combined with proxy_status_name "edge-1"`},
 		{`"retry_after": "-3s"`, provision + `retry_after: -3s must not be negative`},

@@ -22,7 +22,8 @@ const (
 // statusRange is an inclusive range of HTTP status codes.
 type statusRange struct{ lo, hi int }
 
-// parseStatusRange parses "502", "500-504" or "5xx".
+// parseStatusRange parses "502", "500-504" or "5xx". Its errors name
+// 400-599, what intercept, its one caller, takes.
 func parseStatusRange(s string) (statusRange, error) {
 	if len(s) == 3 && strings.HasSuffix(s, "xx") && s[0] >= '1' && s[0] <= '5' {
 		lo := int(s[0]-'0') * 100
@@ -31,14 +32,14 @@ func parseStatusRange(s string) (statusRange, error) {
 	lo, hi, isRange := strings.Cut(s, "-")
 	l, err := parseStatus(lo)
 	if err != nil {
-		return statusRange{}, fmt.Errorf("%q is not a status (503), range (500-504) or class (5xx)", s)
+		return statusRange{}, fmt.Errorf("%q is not a status (503), range (500-504) or class (5xx) within 400-599", s)
 	}
 	if !isRange {
 		return statusRange{l, l}, nil
 	}
 	h, err := parseStatus(hi)
 	if err != nil {
-		return statusRange{}, fmt.Errorf("%q is not a status (503), range (500-504) or class (5xx)", s)
+		return statusRange{}, fmt.Errorf("%q is not a status (503), range (500-504) or class (5xx) within 400-599", s)
 	}
 	if h < l {
 		return statusRange{}, fmt.Errorf("range %q ends before it starts", s)

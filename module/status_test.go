@@ -84,7 +84,7 @@ func TestValidate(t *testing.T) {
 		{"key not 5xx", Handler{StatusMap: map[string]int{"404": 502}}, `status_map: key "404" is not a cause code, "timeout", "5xx" or an upstream 5xx status; an upstream status key must be 500-599`},
 		{"intercept 3xx", Handler{Intercept: []string{"304"}}, `intercept: "304": only 4xx and 5xx upstream statuses can be intercepted`},
 		{"pass_json class", Handler{PassJSON: &[]string{"4xx", "json"}}, `pass_json: "json" is not a status class; want 4xx or 5xx (or off for none)`},
-		{"intercept outside HTTP", Handler{Intercept: []string{"700"}}, `intercept: "700" is not a status (503), range (500-504) or class (5xx)`},
+		{"intercept outside HTTP", Handler{Intercept: []string{"700"}}, `intercept: "700" is not a status (503), range (500-504) or class (5xx) within 400-599`},
 		{"intercept and disable_intercept", Handler{Intercept: []string{"500", "502"}, DisableIntercept: true}, `disable_intercept: cannot be combined with intercept ["500" "502"]`},
 		{"retry_after negative", Handler{RetryAfter: caddy.Duration(-time.Second)}, `retry_after: -1s must not be negative`},
 		{"retry_after largest", Handler{RetryAfter: caddy.Duration(math.MaxInt64)}, `retry_after: 2562047h47m16.854775807s is longer than the maximum, 24h0m0s`},
