@@ -92,9 +92,9 @@ func Unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 			if !d.AllArgs(&key, &val) {
 				return d.Errf("status takes a key and a status, as in `status connection_refused 503`")
 			}
-			n, err := strconv.Atoi(val)
+			n, err := upstreamerrors.ParseMappedStatus(val)
 			if err != nil {
-				return d.Errf("status: %q is not a status code", val)
+				return d.Errf("status: %v", err)
 			}
 			if _, dup := m.StatusMap[key]; dup {
 				return d.Errf("status: %q is mapped twice", key)
@@ -267,7 +267,7 @@ func Unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 			m.ProxyStatusName = arg
 
 		default:
-			return d.Errf("unknown subdirective %q", sub)
+			return unknownSubdirective(d, sub)
 		}
 	}
 	return nil

@@ -120,6 +120,13 @@ func compact(t *testing.T, s string) string {
 	return string(out)
 }
 
+// The lists the errors on an unknown name end with, written out here so a
+// name that goes missing or appears fails the tests.
+const (
+	subdirectives = "discard_limit, format, intercept, keep_headers, member, pass_json, proxy_status, request_id_header, retry_after, status, template, type"
+	causeCodes    = "connection_read_timeout, connection_refused, connection_terminated, connection_timeout, destination_overloaded, destination_unavailable, dns_error, dns_timeout, http_protocol_error, http_response_status, http_response_timeout, proxy_internal_error, tls_certificate_error, tls_protocol_error, upstream_error"
+)
+
 // TestAdaptErrors lists bad configurations with the exact error a user
 // sees from `caddy adapt` or `caddy run`: the sub-directive as typed, the
 // value, and the line it is on.
@@ -133,20 +140,25 @@ func TestAdaptErrors(t *testing.T) {
 		lines []string
 		want  string
 	}{
-		{"unknown sub-directive", []string{"!colour red"}, `unknown subdirective "colour"`},
+		{"unknown sub-directive", []string{"!colour red"}, `unknown subdirective "colour"; valid subdirectives: ` + subdirectives},
+		{"misspelled sub-directive", []string{"!retry_afer 30"}, `unknown subdirective "retry_afer"; did you mean "retry_after"? Valid subdirectives: ` + subdirectives},
+		{"sub-directive in capitals", []string{"!Intercept 404"}, `unknown subdirective "Intercept"; did you mean "intercept"? Valid subdirectives: ` + subdirectives},
 		{"status without a status", []string{"!status connection_refused"}, "status takes a key and a status, as in `status connection_refused 503`"},
 		{"status with three values", []string{"!status connection_refused 502 503"}, "status takes a key and a status, as in `status connection_refused 503`"},
-		{"status not a number", []string{"!status connection_refused abc"}, `status: "abc" is not a status code`},
-		{"status overflowing", []string{"!status timeout 99999999999999999999"}, `status: "99999999999999999999" is not a status code`},
-		{"status not 5xx", []string{"!status connection_refused 404"}, `status: "connection_refused" maps to 404, not a 5xx status; upstream failures are answered with 5xx`},
-		{"status outside HTTP", []string{"!status connection_refused 999"}, `status: "connection_refused" maps to 999, not a 5xx status; upstream failures are answered with 5xx`},
-		{"status unknown key", []string{"!status refused 502"}, `status: key "refused" is not a cause code, "timeout", "5xx" or an upstream 5xx status`},
-		{"status key not 5xx", []string{"!status 404 502"}, `status: key "404" is not a cause code, "timeout", "5xx" or an upstream 5xx status`},
+		{"status not a number", []string{"!status connection_refused abc"}, `status: "abc" is not a status code; it must be 500-599`},
+		{"status overflowing", []string{"!status timeout 99999999999999999999"}, `status: "99999999999999999999" is not a status code; it must be 500-599`},
+		{"status not 5xx", []string{"!status timeout 404"}, `status: "timeout" maps to 404, which is not 500-599: upstream failures are answered with a 5xx status`},
+		{"status outside HTTP", []string{"!status connection_refused 999"}, `status: "connection_refused" maps to 999, which is not 500-599: upstream failures are answered with a 5xx status`},
+		{"status unknown key", []string{"!status refused 502"}, `status: key "refused" is not a cause code, "timeout", "5xx" or an upstream 5xx status; cause codes: ` + causeCodes},
+		{"status misspelled cause", []string{"!status conection_refused 503"}, `status: key "conection_refused" is not a cause code, "timeout", "5xx" or an upstream 5xx status; did you mean "connection_refused"? Cause codes: ` + causeCodes},
+		{"status misspelled group", []string{"!status timeuot 503"}, `status: key "timeuot" is not a cause code, "timeout", "5xx" or an upstream 5xx status; did you mean "timeout"? Cause codes: ` + causeCodes},
+		{"status key not 5xx", []string{"!status 404 502"}, `status: key "404" is not a cause code, "timeout", "5xx" or an upstream 5xx status; an upstream status key must be 500-599`},
 		{"status repeated", []string{"status 502 502", "!status 502 503"}, `status: "502" is mapped twice`},
 		{"intercept empty", []string{"!intercept"}, "intercept needs statuses (such as 5xx, 500-504, 503) or off"},
 		{"intercept 3xx", []string{"!intercept 500 304"}, `intercept: "304": only 4xx and 5xx upstream statuses can be intercepted`},
 		{"intercept reversed range", []string{"!intercept 504-500"}, `intercept: range "504-500" ends before it starts`},
-		{"intercept class range", []string{"!intercept 5xx-6xx"}, `intercept: "5xx-6xx" is not a status (503), range (500-504) or class (5xx)`},
+		{"intercept outside HTTP", []string{"!intercept 404 700"}, `intercept: "700" is not a status (503), range (500-504) or class (5xx) within 400-599`},
+		{"intercept class range", []string{"!intercept 5xx-6xx"}, `intercept: "5xx-6xx" is not a status (503), range (500-504) or class (5xx) within 400-599`},
 		{"intercept off then statuses", []string{"intercept off", "!intercept 500"}, `intercept: off cannot be combined with statuses ["500"]`},
 		{"intercept statuses then off", []string{"intercept 500 502", "!intercept off"}, `intercept: off cannot be combined with statuses ["500" "502"]`},
 		{"intercept off with a status", []string{"!intercept off 503"}, `intercept: off cannot be combined with statuses ["503"]`},

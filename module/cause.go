@@ -1,5 +1,10 @@
 package upstreamerrors
 
+import (
+	"maps"
+	"slices"
+)
+
 // Cause codes name why a response was normalized. They are shared by the
 // problem body, the log entry, the placeholders and the metric, so every
 // signal speaks one taxonomy. Each cause has one RFC 9209 Proxy-Status
@@ -76,11 +81,8 @@ var causes = map[string]causeInfo{
 	CauseUpstreamError: {status: 502, proxyError: "proxy_internal_error", detail: "The upstream server could not complete the request."},
 }
 
-// CauseCodes returns the cause codes a response can be normalized for.
+// CauseCodes returns the cause codes a response can be normalized for,
+// sorted.
 func CauseCodes() []string {
-	out := make([]string, 0, len(causes))
-	for c := range causes {
-		out = append(out, c)
-	}
-	return out
+	return slices.Sorted(maps.Keys(causes))
 }

@@ -30,6 +30,10 @@ func TestJSONConfig(t *testing.T) {
 	expectProblem(t, c, res, body, id, problem{status: 504, cause: "connection_refused"})
 }
 
+// causeList is every cause a status_map key can name, sorted, as the
+// error on an unknown key lists them.
+const causeList = "connection_read_timeout, connection_refused, connection_terminated, connection_timeout, destination_overloaded, destination_unavailable, dns_error, dns_timeout, http_protocol_error, http_response_status, http_response_timeout, proxy_internal_error, tls_certificate_error, tls_protocol_error, upstream_error"
+
 // TestJSONConfigErrors loads bad handler JSON into Caddy and checks the
 // end of the error: the module, whether Provision or Validate refused it,
 // and a message naming the JSON field and the value.
@@ -39,12 +43,16 @@ func TestJSONConfigErrors(t *testing.T) {
 		provision = "loading module 'upstream_errors': provision http.handlers.upstream_errors: "
 	)
 	for _, tc := range []struct{ handler, want string }{
-		{`"status_map": {"connection_refused": 200}`, invalid + `status_map: "connection_refused" maps to 200, not a 5xx status; upstream failures are answered with 5xx`},
-		{`"status_map": {"timeouts": 504}`, invalid + `status_map: key "timeouts" is not a cause code, "timeout", "5xx" or an upstream 5xx status`},
+		{`"status_map": {"connection_refused": 200}`, invalid + `status_map: "connection_refused" maps to 200, which is not 500-599: upstream failures are answered with a 5xx status`},
+		{`"status_map": {"timeout": 404}`, invalid + `status_map: "timeout" maps to 404, which is not 500-599: upstream failures are answered with a 5xx status`},
+		{`"status_map": {"timeouts": 504}`, invalid + `status_map: key "timeouts" is not a cause code, "timeout", "5xx" or an upstream 5xx status; did you mean "timeout"? Cause codes: ` + causeList},
+		{`"status_map": {"conection_refused": 503}`, invalid + `status_map: key "conection_refused" is not a cause code, "timeout", "5xx" or an upstream 5xx status; did you mean "connection_refused"? Cause codes: ` + causeList},
+		{`"status_map": {"refused": 503}`, invalid + `status_map: key "refused" is not a cause code, "timeout", "5xx" or an upstream 5xx status; cause codes: ` + causeList},
+		{`"status_map": {"404": 503}`, invalid + `status_map: key "404" is not a cause code, "timeout", "5xx" or an upstream 5xx status; an upstream status key must be 500-599`},
 		{`"intercept": ["5xx", "350"]`, provision + `intercept: "350": only 4xx and 5xx upstream statuses can be intercepted`},
 		{`"intercept": ["3xx"]`, provision + `intercept: "3xx": only 4xx and 5xx upstream statuses can be intercepted`},
 		{`"pass_json": ["4xx", "json"]`, invalid + `pass_json: "json" is not a status class; want 4xx or 5xx (or off for none)`},
-		{`"intercept": ["five"]`, provision + `intercept: "five" is not a status (503), range (500-504) or class (5xx)`},
+		{`"intercept": ["five"]`, provision + `intercept: "five" is not a status (503), range (500-504) or class (5xx) within 400-599`},
 		{`"intercept": ["500"], "disable_intercept": true`, invalid + `disable_intercept: cannot be combined with intercept ["500"]`},
 		{`"proxy_status_name": "edge-1", "disable_proxy_status": true`, invalid + `disable_proxy_status: cannot be combined with proxy_status_name "edge-1"`},
 		{`"retry_after": "-3s"`, provision + `retry_after: -3s must not be negative`},

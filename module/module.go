@@ -228,6 +228,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			h.intercept = append(h.intercept, r)
 		}
 	}
+	h.warnNo5xx()
 
 	h.passJSON = h.passJSONClasses()
 

@@ -1,10 +1,14 @@
 package upstreamerrors
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/suggest"
 )
 
 // Status map keys that stand for a group rather than one cause or status.
@@ -18,7 +22,8 @@ const (
 // statusRange is an inclusive range of HTTP status codes.
 type statusRange struct{ lo, hi int }
 
-// parseStatusRange parses "502", "500-504" or "5xx".
+// parseStatusRange parses "502", "500-504" or "5xx". Its errors name
+// 400-599, what intercept, its one caller, takes.
 func parseStatusRange(s string) (statusRange, error) {
 	if len(s) == 3 && strings.HasSuffix(s, "xx") && s[0] >= '1' && s[0] <= '5' {
 		lo := int(s[0]-'0') * 100
@@ -27,14 +32,14 @@ func parseStatusRange(s string) (statusRange, error) {
 	lo, hi, isRange := strings.Cut(s, "-")
 	l, err := parseStatus(lo)
 	if err != nil {
-		return statusRange{}, fmt.Errorf("%q is not a status (503), range (500-504) or class (5xx)", s)
+		return statusRange{}, fmt.Errorf("%q is not a status (503), range (500-504) or class (5xx) within 400-599", s)
 	}
 	if !isRange {
 		return statusRange{l, l}, nil
 	}
 	h, err := parseStatus(hi)
 	if err != nil {
-		return statusRange{}, fmt.Errorf("%q is not a status (503), range (500-504) or class (5xx)", s)
+		return statusRange{}, fmt.Errorf("%q is not a status (503), range (500-504) or class (5xx) within 400-599", s)
 	}
 	if h < l {
 		return statusRange{}, fmt.Errorf("range %q ends before it starts", s)
@@ -65,16 +70,39 @@ func validStatus(n int) error {
 // isServerError reports whether n is a 5xx status.
 func isServerError(n int) bool { return n >= 500 && n <= 599 }
 
+// mappedStatuses is the range a status map value must lie in, as the
+// error messages name it.
+const mappedStatuses = "500-599"
+
 // ValidateStatusMapping checks one status map entry: key names a cause,
 // a group or an upstream 5xx status, and status is a 5xx status.
 func ValidateStatusMapping(key string, status int) error {
 	if !validMapKey(key) {
-		return fmt.Errorf("key %q is not a cause code, %q, %q or an upstream 5xx status", key, GroupTimeout, Group5xx)
+		msg := fmt.Sprintf("key %q is not a cause code, %q, %q or an upstream 5xx status", key, GroupTimeout, Group5xx)
+		if _, err := strconv.Atoi(key); err == nil {
+			// a status, not a misspelled cause
+			return fmt.Errorf("%s; an upstream status key must be %s", msg, mappedStatuses)
+		}
+		// a misspelled cause is the likely mistake: name the nearest
+		// key and every cause, as the cause table is not at hand
+		codes := CauseCodes()
+		return errors.New(msg + suggest.Hint(key, slices.Concat(codes, []string{GroupTimeout, Group5xx}), "cause codes", codes))
 	}
 	if !isServerError(status) {
-		return fmt.Errorf("%q maps to %d, not a 5xx status; upstream failures are answered with 5xx", key, status)
+		return fmt.Errorf("%q maps to %d, which is not %s: upstream failures are answered with a 5xx status", key, status, mappedStatuses)
 	}
 	return nil
+}
+
+// ParseMappedStatus reads a status map value written as text, as in the
+// Caddyfile's `status connection_refused 503`; ValidateStatusMapping
+// checks its range.
+func ParseMappedStatus(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a status code; it must be %s", s, mappedStatuses)
+	}
+	return n, nil
 }
 
 // validMapKey reports whether key names a cause, a group or an upstream

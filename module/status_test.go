@@ -64,6 +64,10 @@ func TestStatusResolution(t *testing.T) {
 	}
 }
 
+// sortedCauses is every cause a status map can name, sorted, as an
+// unknown key's error lists them.
+const sortedCauses = "connection_read_timeout, connection_refused, connection_terminated, connection_timeout, destination_overloaded, destination_unavailable, dns_error, dns_timeout, http_protocol_error, http_response_status, http_response_timeout, proxy_internal_error, tls_certificate_error, tls_protocol_error, upstream_error"
+
 // TestValidate checks the JSON config's errors, which name JSON fields,
 // without loading Caddy.
 func TestValidate(t *testing.T) {
@@ -72,13 +76,15 @@ func TestValidate(t *testing.T) {
 		h    Handler
 		want string
 	}{
-		{"status not 5xx", Handler{StatusMap: map[string]int{"connection_refused": 404}}, `status_map: "connection_refused" maps to 404, not a 5xx status; upstream failures are answered with 5xx`},
-		{"status outside HTTP", Handler{StatusMap: map[string]int{"connection_refused": 700}}, `status_map: "connection_refused" maps to 700, not a 5xx status; upstream failures are answered with 5xx`},
-		{"unknown key", Handler{StatusMap: map[string]int{"bogus": 502}}, `status_map: key "bogus" is not a cause code, "timeout", "5xx" or an upstream 5xx status`},
-		{"key not 5xx", Handler{StatusMap: map[string]int{"404": 502}}, `status_map: key "404" is not a cause code, "timeout", "5xx" or an upstream 5xx status`},
+		{"status not 5xx", Handler{StatusMap: map[string]int{"connection_refused": 404}}, `status_map: "connection_refused" maps to 404, which is not 500-599: upstream failures are answered with a 5xx status`},
+		{"status outside HTTP", Handler{StatusMap: map[string]int{"connection_refused": 700}}, `status_map: "connection_refused" maps to 700, which is not 500-599: upstream failures are answered with a 5xx status`},
+		{"unknown key", Handler{StatusMap: map[string]int{"bogus": 502}}, `status_map: key "bogus" is not a cause code, "timeout", "5xx" or an upstream 5xx status; cause codes: ` + sortedCauses},
+		{"misspelled cause", Handler{StatusMap: map[string]int{"dns_eror": 502}}, `status_map: key "dns_eror" is not a cause code, "timeout", "5xx" or an upstream 5xx status; did you mean "dns_error"? Cause codes: ` + sortedCauses},
+		{"group in capitals", Handler{StatusMap: map[string]int{"5XX": 502}}, `status_map: key "5XX" is not a cause code, "timeout", "5xx" or an upstream 5xx status; did you mean "5xx"? Cause codes: ` + sortedCauses},
+		{"key not 5xx", Handler{StatusMap: map[string]int{"404": 502}}, `status_map: key "404" is not a cause code, "timeout", "5xx" or an upstream 5xx status; an upstream status key must be 500-599`},
 		{"intercept 3xx", Handler{Intercept: []string{"304"}}, `intercept: "304": only 4xx and 5xx upstream statuses can be intercepted`},
 		{"pass_json class", Handler{PassJSON: &[]string{"4xx", "json"}}, `pass_json: "json" is not a status class; want 4xx or 5xx (or off for none)`},
-		{"intercept outside HTTP", Handler{Intercept: []string{"700"}}, `intercept: "700" is not a status (503), range (500-504) or class (5xx)`},
+		{"intercept outside HTTP", Handler{Intercept: []string{"700"}}, `intercept: "700" is not a status (503), range (500-504) or class (5xx) within 400-599`},
 		{"intercept and disable_intercept", Handler{Intercept: []string{"500", "502"}, DisableIntercept: true}, `disable_intercept: cannot be combined with intercept ["500" "502"]`},
 		{"retry_after negative", Handler{RetryAfter: caddy.Duration(-time.Second)}, `retry_after: -1s must not be negative`},
 		{"retry_after largest", Handler{RetryAfter: caddy.Duration(math.MaxInt64)}, `retry_after: 2562047h47m16.854775807s is longer than the maximum, 24h0m0s`},

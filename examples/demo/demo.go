@@ -35,6 +35,9 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	host = cmp.Or(host, "127.0.0.1")
 	admin := cmp.Or(os.Getenv("DEMO_ADMIN"), defaultAdmin)
+	if err := checkFree(net.JoinHostPort(host, port), admin); err != nil {
+		return err
+	}
 
 	backend, err := legacy.Listen("127.0.0.1:0")
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/caddyserver/caddy/v2"
 )
 
 // syncBuffer is a bytes.Buffer that run can write while the test reads.
@@ -158,4 +160,70 @@ func TestDemo(t *testing.T) {
 			t.Fatal("Caddy still listens after the demo stopped")
 		}
 	}
+}
+
+// TestDemoAddressTaken runs the demo with its site's or its admin
+// endpoint's address already taken, as when 8080 or 2019 is in use, and
+// expects an error naming the address and the variables that move it.
+func TestDemoAddressTaken(t *testing.T) {
+	const hint = "choose free addresses with DEMO_ADDR (the site) and DEMO_ADMIN (the admin endpoint, or off), as in\n\n\tDEMO_ADDR=127.0.0.1:9080 DEMO_ADMIN=127.0.0.1:2099 go run ./examples/demo"
+	for _, tc := range []struct {
+		name string
+		// listen holds an address the way another program would
+		listen func(t *testing.T) string
+	}{
+		{"plain listener", hold},
+		{"Caddy's listener, which shares its port", holdCaddy},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			taken := tc.listen(t)
+			for _, c := range []struct{ addr, admin, want string }{
+				{taken, freeAddr(t), "the site's address " + taken + " (DEMO_ADDR) is already in use, by another program or a demo still running; " + hint},
+				{freeAddr(t), taken, "the admin endpoint's address " + taken + " (DEMO_ADMIN) is already in use, by another program or a demo still running; " + hint},
+			} {
+				t.Setenv("DEMO_ADDR", c.addr)
+				t.Setenv("DEMO_ADMIN", c.admin)
+				var out syncBuffer
+				// bounded: a demo that starts anyway serves until ctx ends
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				err := run(ctx, &out)
+				cancel()
+				if err == nil || err.Error() != c.want {
+					t.Errorf("DEMO_ADDR=%s DEMO_ADMIN=%s:\n got %v\nwant %s", c.addr, c.admin, err, c.want)
+				}
+				if out.String() != "" {
+					t.Errorf("printed before failing:\n%s", out.String())
+				}
+			}
+		})
+	}
+}
+
+// hold listens on a free loopback port until the test ends.
+func hold(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l.Addr().String()
+}
+
+// holdCaddy listens on a free loopback port the way Caddy does, with
+// SO_REUSEPORT where it is supported, until the test ends: as an earlier
+// demo still running would.
+func holdCaddy(t *testing.T) string {
+	t.Helper()
+	na, err := caddy.ParseNetworkAddress(freeAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := na.Listen(context.Background(), 0, net.ListenConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := ln.(net.Listener)
+	t.Cleanup(func() { l.Close() })
+	return l.Addr().String()
 }

@@ -2,9 +2,11 @@
 //
 // With no arguments it starts a misbehaving legacy backend and, in front
 // of it, a Caddy running the embedded Caddyfile on 127.0.0.1:8080 (or
-// $DEMO_ADDR), and prints URLs to try. With arguments it is the caddy
-// command, with upstream_errors built in and one more command, legacy,
-// that runs the backend alone for the other examples:
+// $DEMO_ADDR; the admin endpoint on 127.0.0.1:2019 or $DEMO_ADMIN), and
+// prints URLs to try; a taken address is named, with the variable that
+// moves it. With arguments it is the caddy command, with upstream_errors
+// built in and one more command, legacy, that runs the backend alone for
+// the other examples:
 //
 //	go run ./examples/demo
 //	go run ./examples/demo list-modules
