@@ -399,3 +399,89 @@ handle /rewritten/* {
 		})
 	}
 }
+
+// TestForwardAuthDecisions checks that an auth service's decisions pass
+// as it made them under a site-level directive (the copied header for a
+// 2xx, a redirect, a 401, a 403) and that a listed 4xx is replaced like
+// any upstream page, keeping its status and the 401's challenge.
+func TestForwardAuthDecisions(t *testing.T) {
+	auth := testcaddy.HTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		uri := r.Header.Get("X-Forwarded-Uri")
+		w.Header().Set("Set-Cookie", secretCookie)
+		switch {
+		case strings.HasSuffix(uri, "/allow"):
+			w.Header().Set("X-User", "alice")
+		case strings.HasSuffix(uri, "/redirect"):
+			w.Header().Set("Location", "https://login.example/?next=/app")
+			w.WriteHeader(http.StatusFound)
+		case strings.HasSuffix(uri, "/deny401"):
+			w.Header().Set("WWW-Authenticate", `Bearer realm="app"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, deniedBody)
+		case strings.HasSuffix(uri, "/deny403"):
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, "AUTH-403-PAGE")
+		}
+	}))
+	app := testcaddy.HTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "app for "+r.Header.Get("X-User"))
+	}))
+	guarded := `forward_auth ` + auth + ` {
+		uri /auth
+		copy_headers X-User
+	}
+	reverse_proxy ` + app
+	c := testcaddy.StartSites(t, map[string]string{
+		"default.test": "upstream_errors\n" + guarded,
+		"listed.test":  "upstream_errors {\nintercept 4xx 5xx\n}\n" + guarded,
+	})
+	get := func(host, path string) (*http.Response, string, string) {
+		req, _ := http.NewRequest("GET", c.URL(path), nil)
+		req.Host = host
+		id := "auth-" + host + strings.ReplaceAll(path, "/", "-")
+		req.Header.Set("X-Request-ID", id)
+		res, err := c.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := readBody(res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, body, id
+	}
+	for _, host := range []string{"default.test", "listed.test"} {
+		t.Run(host+"/allow", func(t *testing.T) {
+			res, body, id := get(host, "/allow")
+			expectUntouched(t, c, res, []byte(body), id, 200, "app for alice")
+		})
+		t.Run(host+"/redirect", func(t *testing.T) {
+			res, body, id := get(host, "/redirect")
+			expectUntouched(t, c, res, []byte(body), id, 302, "")
+			if loc := res.Header.Get("Location"); loc != "https://login.example/?next=/app" {
+				t.Errorf("Location %q", loc)
+			}
+		})
+	}
+	t.Run("default.test/deny", func(t *testing.T) {
+		res, body, id := get("default.test", "/deny401")
+		expectUntouched(t, c, res, []byte(body), id, 401, deniedBody)
+		res, body, id = get("default.test", "/deny403")
+		expectUntouched(t, c, res, []byte(body), id, 403, "AUTH-403-PAGE")
+	})
+	t.Run("listed.test/deny", func(t *testing.T) {
+		for path, status := range map[string]int{"/deny401": 401, "/deny403": 403} {
+			res, body, id := get("listed.test", path)
+			if res.StatusCode != status || strings.Contains(body, "AUTH-") || res.Header.Get("Set-Cookie") != "" {
+				t.Errorf("%s: %d %q %v, want the auth service's %d replaced", path, res.StatusCode, body, res.Header, status)
+			}
+			if status == 401 && res.Header.Get("WWW-Authenticate") != `Bearer realm="app"` {
+				t.Errorf("the 401 lost its challenge: %v", res.Header)
+			}
+			es := c.ModuleEntries(id)
+			if len(es) != 1 || es[0]["upstream"] != auth || es[0]["upstream_status"] != float64(status) {
+				t.Errorf("%s: log %v, want one entry naming the auth service", path, es)
+			}
+		}
+	})
+}
