@@ -102,7 +102,7 @@ func TestSiteLevelLeavesTheSiteAlone(t *testing.T) {
 		if _, err := io.Copy(io.Discard, r.Body); err != nil {
 			return
 		}
-		if r.URL.Path == "/fail" {
+		if strings.HasSuffix(r.URL.Path, "/fail") {
 			legacyError(w, false)
 			return
 		}
@@ -150,6 +150,12 @@ handle /upload-outer {
 		reverse_proxy `+up+`
 	}
 }
+handle_path /stripped/* {
+	reverse_proxy `+up+`
+}
+route /routed/* {
+	reverse_proxy `+up+`
+}
 handle {
 	reverse_proxy `+up+`
 }`)
@@ -179,10 +185,12 @@ handle {
 			expectUntouched(t, c, res, body, id, tc.status, tc.want)
 		})
 	}
-	t.Run("upstream 500", func(t *testing.T) {
-		res, body, id := siteRequest(t, c, "GET", "/fail", nil)
-		expectNormalizedBy(t, c, res, body, id, 502, "http_response_status", "https://site.test/errors/")
-	})
+	for _, path := range []string{"/fail", "/stripped/fail", "/routed/fail"} {
+		t.Run("upstream 500 "+path, func(t *testing.T) {
+			res, body, id := siteRequest(t, c, "GET", path, nil)
+			expectNormalizedBy(t, c, res, body, id, 502, "http_response_status", "https://site.test/errors/")
+		})
+	}
 }
 
 // TestHeldBackHeads checks the writers that hold an upstream's head back
