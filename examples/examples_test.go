@@ -31,13 +31,14 @@ var examples = map[string]func(t *testing.T){
 	"demo":         testDemo,
 	"legacy-api":   testLegacyAPI,
 	"site-errors":  testSiteErrors,
+	"auth-gateway": testAuthGateway,
 }
 
 // placeholders are the environment variables the example files read.
 // Each test starts with all of them unset, so a file's defaults apply
 // unless the test sets one.
 var placeholders = []string{
-	"SITE_ADDR", "LEGACY", "LEGACY2", "API", "DEAD",
+	"SITE_ADDR", "LEGACY", "LEGACY2", "API", "DEAD", "AUTH",
 	"DEMO_HOST", "DEMO_PORT", "DEMO_ADMIN", "DOCS",
 }
 
@@ -157,6 +158,29 @@ func testDemo(t *testing.T) {
 	t.Run("down", func(t *testing.T) {
 		c := start(t, adapt(t, "demo", "LEGACY", testcaddy.ClosedPort(t), "DEAD", testcaddy.ClosedPort(t)))
 		expectProblem(t, c, "/", 502, "connection_refused")
+	})
+}
+
+func testAuthGateway(t *testing.T) {
+	authorized := []string{"Authorization", "Bearer " + legacy.DemoToken}
+	t.Run("up", func(t *testing.T) {
+		up := backend(t)
+		c := start(t, adapt(t, "auth-gateway", "AUTH", up, "LEGACY", up))
+		// the auth service's decision passes as it made it
+		res, body := get(t, c, "/ok")
+		if res.StatusCode != 401 || res.Header.Get("WWW-Authenticate") == "" || !strings.Contains(string(body), "Log in first") {
+			t.Errorf("GET /ok without a token: %d %v, want the auth service's own 401", res.StatusCode, res.Header)
+		}
+		expectOK(t, c, "/ok", authorized...)
+		expectProblem(t, c, "/error", 502, "http_response_status", authorized...)
+		res, body = get(t, c, "/reports/unavailable", authorized...)
+		if res.StatusCode != 503 || string(body) != "Reports are being rebuilt; come back in a few minutes." {
+			t.Errorf("GET /reports/unavailable: %d %q, want the site's own page", res.StatusCode, body)
+		}
+	})
+	t.Run("auth down", func(t *testing.T) {
+		c := start(t, adapt(t, "auth-gateway", "AUTH", testcaddy.ClosedPort(t), "LEGACY", backend(t)))
+		expectProblem(t, c, "/ok", 502, "connection_refused", authorized...)
 	})
 }
 
@@ -319,9 +343,9 @@ func get(t *testing.T, c *testcaddy.Caddy, path string, hdr ...string) (*http.Re
 }
 
 // expectOK asserts the backend's 200 passed through.
-func expectOK(t *testing.T, c *testcaddy.Caddy, path string) {
+func expectOK(t *testing.T, c *testcaddy.Caddy, path string, hdr ...string) {
 	t.Helper()
-	res, body := get(t, c, path)
+	res, body := get(t, c, path, hdr...)
 	if res.StatusCode != http.StatusOK {
 		t.Errorf("GET %s: status %d, want 200\n%s", path, res.StatusCode, body)
 	}

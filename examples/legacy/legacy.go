@@ -16,6 +16,7 @@
 //	/limit        429 page with Retry-After: 30
 //	/validate     422 application/problem+json validation error
 //	/notfound     404 page, as is any other path
+//	/auth         forward_auth endpoint: 200 with X-User for "Authorization: Bearer demo", else a 401 page
 //	/health       200, or 503 while the backend is marked down
 //	/admin/down   marks the backend down (only /health changes)
 //	/admin/up     marks it up again
@@ -73,6 +74,7 @@ func (b *Backend) routes() *http.ServeMux {
 	mux.HandleFunc("/sse", b.sse)
 	mux.HandleFunc("/big", b.big)
 	mux.HandleFunc("/health", b.health)
+	mux.HandleFunc("/auth", b.auth)
 	// any method, so the demo can be driven with a bare curl
 	mux.HandleFunc("/admin/down", b.admin(true))
 	mux.HandleFunc("/admin/up", b.admin(false))
