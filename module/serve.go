@@ -240,7 +240,11 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 	}
 	setPlaceholders(repl, &v)
 
+	setRetryAfter(hdr, f.status, h.retryAfter)
 	format := negotiate(r.Header.Values("Accept"), h.Format)
+	if format == FormatHTML {
+		v.Refresh = pageRefresh(hdr, f.status)
+	}
 	// the body is copied by Write and not kept: its buffer is reused
 	buf := bodyBuffers.Get().(*[]byte)
 	body := h.render((*buf)[:0], format, v, repl)
@@ -249,7 +253,6 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 	if v.RequestID != "" {
 		set(0, h.RequestIDHeader, v.RequestID)
 	}
-	setRetryAfter(hdr, f.status, h.retryAfter)
 	if !h.DisableProxyStatus {
 		set(1, "Proxy-Status", proxyStatus(h.ProxyStatusName, f))
 	}
