@@ -1,6 +1,7 @@
 package upstreamerrors
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"slices"
@@ -31,10 +32,15 @@ type failure struct {
 	// local marks an error of the site's own handlers (file_server,
 	// basic_auth, error) answered in an error route.
 	local bool
+	// retryAfter replaces the configured Retry-After, if set.
+	retryAfter string
 }
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) (err error) {
+	if win := h.maintenance.covering(r); win != nil {
+		return h.serveMaintenance(w, r, win)
+	}
 	if handled, ok := r.Context().Value(caddyhttp.ErrorCtxKey).(error); ok {
 		// in an error route (handle_errors) the error being handled is
 		// the one to answer
@@ -240,7 +246,7 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 	}
 	setPlaceholders(repl, &v)
 
-	setRetryAfter(hdr, f.status, h.retryAfter)
+	setRetryAfter(hdr, f.status, cmp.Or(f.retryAfter, h.retryAfter))
 	format := negotiate(r.Header.Values("Accept"), h.Format)
 	if format == FormatHTML {
 		v.Refresh = pageRefresh(hdr, f.status)
@@ -293,13 +299,16 @@ func (h *Handler) report(r *http.Request, f failure) {
 // log writes the log entry for f.
 func (h *Handler) log(r *http.Request, f failure) {
 	lvl := zapcore.ErrorLevel
-	if f.cause == CauseClientCanceled || isClientError(f.status) {
+	if f.cause == CauseClientCanceled || isClientError(f.status) || f.cause == CauseMaintenance {
 		// a flood of 404s must not drown the errors that need a look
 		lvl = zapcore.InfoLevel
 	}
 	msg := "upstream error"
 	if f.local {
 		msg = "handler error"
+	}
+	if f.cause == CauseMaintenance {
+		msg = "maintenance" // planned: not an error
 	}
 	c := h.logger.Check(lvl, msg)
 	if c == nil {
