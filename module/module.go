@@ -249,6 +249,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	secs := (time.Duration(h.RetryAfter) + time.Second - 1) / time.Second
 	h.retryAfter = strconv.FormatInt(int64(secs), 10)
 
+	if srv, ok := ctx.Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server); ok && srv != nil {
+		h.initSeries(srv.Name())
+	}
+
 	// last, so nothing after it can fail with the goroutine running
 	if h.Maintenance != nil && ValidateMaintenance(h.Maintenance) == nil {
 		w, err := newMaintenanceWatch(h.Maintenance, h.logger)
