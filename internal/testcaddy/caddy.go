@@ -200,9 +200,16 @@ type Entry map[string]any
 // Entries returns the log entries of logger (all of them if empty).
 func (c *Caddy) Entries(logger string) []Entry {
 	c.t.Helper()
-	data, err := os.ReadFile(c.LogPath)
+	return ReadEntries(c.t, c.LogPath, logger)
+}
+
+// ReadEntries returns the entries of logger (all of them if empty) in the
+// JSON log file at path, such as the output of a log the config names.
+func ReadEntries(t testing.TB, path, logger string) []Entry {
+	t.Helper()
+	data, err := os.ReadFile(path)
 	if err != nil && !os.IsNotExist(err) {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	var out []Entry
 	sc := bufio.NewScanner(bytes.NewReader(data))
