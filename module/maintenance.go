@@ -168,11 +168,13 @@ func (w *maintenanceWatch) check() {
 	end, err := readWindowEnd(w.file)
 	if err != nil {
 		w.warn("maintenance file does not hold an end time; sending retry_after", err)
+	} else {
+		w.warned = "" // the same mistake again is news
 	}
 	w.window.Store(&maintenanceWindow{end: end})
 }
 
-// warn logs a problem with the file once, until it changes.
+// warn logs a problem with the file once, until the problem changes.
 func (w *maintenanceWatch) warn(msg string, err error) {
 	if text := err.Error(); text != w.warned {
 		w.warned = text

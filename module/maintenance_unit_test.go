@@ -106,7 +106,7 @@ func TestMaintenanceAllows(t *testing.T) {
 }
 
 // Content that is not a time is logged once, not on every check, and
-// again only when it changes or a new window starts.
+// again only when it changes, comes back or a new window starts.
 func TestMaintenanceWarnsOnce(t *testing.T) {
 	flag := filepath.Join(t.TempDir(), "maintenance")
 	core, logs := observer.New(zapcore.WarnLevel)
@@ -146,6 +146,11 @@ func TestMaintenanceWarnsOnce(t *testing.T) {
 	if win := w.window.Load(); win == nil || win.end.IsZero() || warnings() != 2 {
 		t.Errorf("window = %+v with %d warnings, want an end and no new warning", win, warnings())
 	}
+	write("later", base.Add(4*time.Second)) // the same mistake again
+	w.check()
+	if n := warnings(); n != 3 {
+		t.Errorf("%d warnings after bad content came back, want 3", n)
+	}
 	if err := os.Remove(flag); err != nil {
 		t.Fatal(err)
 	}
@@ -153,10 +158,10 @@ func TestMaintenanceWarnsOnce(t *testing.T) {
 	if w.window.Load() != nil {
 		t.Error("a window without the file")
 	}
-	write("soon", base.Add(4*time.Second))
+	write("later", base.Add(5*time.Second))
 	w.check()
-	if n := warnings(); n != 3 {
-		t.Errorf("%d warnings after a new window with bad content, want 3", n)
+	if n := warnings(); n != 4 {
+		t.Errorf("%d warnings after a new window with bad content, want 4", n)
 	}
 }
 
