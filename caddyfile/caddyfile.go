@@ -15,6 +15,7 @@
 //		template          <format> file <path> | inline <text>
 //		member            <name> <value>
 //		proxy_status      <name> | off
+//		maintenance       <file> [{ allow <ip|cidr>... }]
 //	}
 //
 // The parsing stands apart from the handler on purpose. Caddy's own modules
@@ -266,10 +267,46 @@ func Unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 			}
 			m.ProxyStatusName = arg
 
+		case "maintenance":
+			if err := parseMaintenance(d, m); err != nil {
+				return err
+			}
+
 		default:
 			return unknownSubdirective(d, sub)
 		}
 	}
+	return nil
+}
+
+// parseMaintenance reads `maintenance <file> { allow <ip|cidr>... }`.
+func parseMaintenance(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
+	if m.Maintenance != nil {
+		return d.Errf("maintenance: set twice; give it once")
+	}
+	args := d.RemainingArgs()
+	if len(args) != 1 {
+		return d.Errf("maintenance takes the path of a flag file, as in `maintenance /run/caddy/maintenance`; got %d values", len(args))
+	}
+	mt := &upstreamerrors.Maintenance{File: args[0]}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch opt := d.Val(); opt {
+		case "allow":
+			ranges := d.RemainingArgs()
+			if len(ranges) == 0 {
+				return d.Errf("maintenance: allow needs IP addresses or CIDR ranges, such as 10.0.0.0/8")
+			}
+			for _, a := range ranges {
+				if err := upstreamerrors.ValidateAllow(a); err != nil {
+					return d.Errf("maintenance: allow: %v", err)
+				}
+			}
+			mt.Allow = append(mt.Allow, ranges...)
+		default:
+			return d.Errf("maintenance: unknown option %q; the block takes allow", opt)
+		}
+	}
+	m.Maintenance = mt
 	return nil
 }
 

@@ -90,6 +90,22 @@ func TestAdapt(t *testing.T) {
 			want:  routeJSON(`{"handler":"upstream_errors","disable_proxy_status":true},` + proxyJSON),
 		},
 		{
+			name: "maintenance with allowed ranges",
+			input: site(`	upstream_errors {
+		maintenance /run/caddy/maintenance {
+			allow 10.0.0.0/8 192.0.2.7
+			allow 2001:db8::/32
+		}
+	}
+	reverse_proxy legacy:8080`),
+			want: routeJSON(`{"handler":"upstream_errors","maintenance":{"file":"/run/caddy/maintenance","allow":["10.0.0.0/8","192.0.2.7","2001:db8::/32"]}},` + proxyJSON),
+		},
+		{
+			name:  "maintenance without a block",
+			input: site("\tupstream_errors {\n\t\tmaintenance /run/caddy/maintenance\n\t}\n\treverse_proxy legacy:8080"),
+			want:  routeJSON(`{"handler":"upstream_errors","maintenance":{"file":"/run/caddy/maintenance"}},` + proxyJSON),
+		},
+		{
 			name:  "with a matcher",
 			input: site("\tupstream_errors /api/*\n\treverse_proxy legacy:8080"),
 			want: `{"apps":{"http":{"servers":{"srv0":{"listen":[":8080"],"routes":[
@@ -123,8 +139,8 @@ func compact(t *testing.T, s string) string {
 // The lists the errors on an unknown name end with, written out here so a
 // name that goes missing or appears fails the tests.
 const (
-	subdirectives = "discard_limit, format, intercept, keep_headers, member, pass_json, proxy_status, request_id_header, retry_after, status, template, type"
-	causeCodes    = "connection_read_timeout, connection_refused, connection_terminated, connection_timeout, destination_overloaded, destination_unavailable, dns_error, dns_timeout, http_protocol_error, http_response_status, http_response_timeout, proxy_internal_error, tls_certificate_error, tls_protocol_error, upstream_error"
+	subdirectives = "discard_limit, format, intercept, keep_headers, maintenance, member, pass_json, proxy_status, request_id_header, retry_after, status, template, type"
+	causeCodes    = "connection_read_timeout, connection_refused, connection_terminated, connection_timeout, destination_overloaded, destination_unavailable, dns_error, dns_timeout, http_protocol_error, http_response_status, http_response_timeout, maintenance, proxy_internal_error, tls_certificate_error, tls_protocol_error, upstream_error"
 )
 
 // TestAdaptErrors lists bad configurations with the exact error a user
@@ -207,6 +223,13 @@ func TestAdaptErrors(t *testing.T) {
 		{"proxy_status repeated", []string{"proxy_status edge-1", "!proxy_status edge-2"}, "proxy_status: set twice; give it once"},
 		{"proxy_status not ASCII", []string{"!proxy_status édge"}, `proxy_status: "édge" must be printable ASCII`},
 		{"type not a URI", []string{`!type "not a uri"`}, `type: "not a uri" is not a URI reference`},
+		{"maintenance without a file", []string{"!maintenance"}, "maintenance takes the path of a flag file, as in `maintenance /run/caddy/maintenance`; got 0 values"},
+		{"maintenance two files", []string{"!maintenance /run/a /run/b"}, "maintenance takes the path of a flag file, as in `maintenance /run/caddy/maintenance`; got 2 values"},
+		{"maintenance repeated", []string{"maintenance /run/a", "!maintenance /run/b"}, "maintenance: set twice; give it once"},
+		{"maintenance allow empty", []string{"maintenance /run/m {", "!allow", "}"}, "maintenance: allow needs IP addresses or CIDR ranges, such as 10.0.0.0/8"},
+		{"maintenance allow not an IP", []string{"maintenance /run/m {", "allow 10.0.0.0/8", "!allow 192.0.2.7 10.0.0.300", "}"}, `maintenance: allow: "10.0.0.300" is not an IP address or CIDR range (such as 10.0.0.0/8)`},
+		{"maintenance allow bad prefix", []string{"maintenance /run/m {", "!allow 10.0.0.0/33", "}"}, `maintenance: allow: "10.0.0.0/33" is not an IP address or CIDR range (such as 10.0.0.0/8)`},
+		{"maintenance unknown option", []string{"maintenance /run/m {", "!deny 10.0.0.0/8", "}"}, `maintenance: unknown option "deny"; the block takes allow`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			file := []string{":8080 {", "\tupstream_errors {", "\t\tstatus dns_error 502"}

@@ -14,6 +14,7 @@ var subdirectives = []string{
 	"format",
 	"intercept",
 	"keep_headers",
+	"maintenance",
 	"member",
 	"pass_json",
 	"proxy_status",

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -32,6 +33,7 @@ var examples = map[string]func(t *testing.T){
 	"legacy-api":   testLegacyAPI,
 	"site-errors":  testSiteErrors,
 	"auth-gateway": testAuthGateway,
+	"maintenance":  testMaintenance,
 }
 
 // placeholders are the environment variables the example files read.
@@ -40,6 +42,7 @@ var examples = map[string]func(t *testing.T){
 var placeholders = []string{
 	"SITE_ADDR", "LEGACY", "LEGACY2", "API", "DEAD", "AUTH",
 	"DEMO_HOST", "DEMO_PORT", "DEMO_ADMIN", "DOCS",
+	"MAINTENANCE", "OPS",
 }
 
 func TestExamples(t *testing.T) {
@@ -181,6 +184,58 @@ func testAuthGateway(t *testing.T) {
 	t.Run("auth down", func(t *testing.T) {
 		c := start(t, adapt(t, "auth-gateway", "AUTH", testcaddy.ClosedPort(t), "LEGACY", backend(t)))
 		expectProblem(t, c, "/ok", 502, "connection_refused", authorized...)
+	})
+}
+
+func testMaintenance(t *testing.T) {
+	t.Run("window", func(t *testing.T) {
+		flag := filepath.Join(t.TempDir(), "maintenance")
+		c := start(t, adapt(t, "maintenance", "LEGACY", backend(t), "MAINTENANCE", flag))
+		expectOK(t, c, "/ok")
+		expectOK(t, c, "/api/ok")
+
+		// date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%SZ > $MAINTENANCE
+		end := time.Now().Add(2 * time.Hour).UTC().Truncate(time.Second)
+		if err := os.WriteFile(flag, []byte(end.Format(time.RFC3339)+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		waitStatus(t, c, "/ok", 503)
+		for _, path := range []string{"/orders", "/api/orders"} {
+			before := time.Now()
+			res, _ := expectProblem(t, c, path, 503, "maintenance")
+			lo, hi := int(end.Sub(time.Now()).Seconds()), int(end.Sub(before).Seconds())+1
+			if ra, err := strconv.Atoi(res.Header.Get("Retry-After")); err != nil || ra < lo || ra > hi {
+				t.Errorf("GET %s: Retry-After %q, want the %d..%d seconds left", path, res.Header.Get("Retry-After"), lo, hi)
+			}
+		}
+
+		// touch $MAINTENANCE: no end, so the example's retry_after, 15m
+		if err := os.WriteFile(flag, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for end := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			res, _ := get(t, c, "/")
+			if ra := res.Header.Get("Retry-After"); ra == "900" {
+				break
+			} else if time.Now().After(end) {
+				t.Fatalf("Retry-After still %q, want 900 for an empty file", ra)
+			}
+		}
+
+		// rm $MAINTENANCE
+		if err := os.Remove(flag); err != nil {
+			t.Fatal(err)
+		}
+		waitStatus(t, c, "/ok", 200)
+	})
+	t.Run("ops network", func(t *testing.T) {
+		flag := filepath.Join(t.TempDir(), "maintenance")
+		if err := os.WriteFile(flag, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c := start(t, adapt(t, "maintenance", "LEGACY", backend(t), "MAINTENANCE", flag, "OPS", "127.0.0.1 ::1"))
+		expectOK(t, c, "/ok")
+		expectOK(t, c, "/api/ok")
 	})
 }
 

@@ -24,6 +24,9 @@ type bodyParts struct {
 	// htmlHead and htmlTail surround the request ID on the page;
 	// htmlNoID is the page for a response without one.
 	htmlHead, htmlTail, htmlNoID []byte
+	// headRefreshAt and noIDRefreshAt are where a refresh goes in
+	// htmlHead and htmlNoID, or -1.
+	headRefreshAt, noIDRefreshAt int
 }
 
 // bodyCache holds the parts of each built-in body, built on first use, so
@@ -93,7 +96,21 @@ func (h *Handler) buildParts(v *bodyValues) *bodyParts {
 	noID := *v
 	noID.RequestID = ""
 	p.htmlNoID = renderHTML(noID)
+	p.headRefreshAt = refreshOffset(p.htmlHead)
+	p.noIDRefreshAt = refreshOffset(p.htmlNoID)
 	return p
+}
+
+// htmlRefreshAfter is the line of the built-in page that a refresh follows.
+const htmlRefreshAfter = "<meta charset=\"utf-8\">\n"
+
+// refreshOffset returns where a refresh goes in page, or -1.
+func refreshOffset(page []byte) int {
+	i := bytes.Index(page, []byte(htmlRefreshAfter))
+	if i < 0 {
+		return -1
+	}
+	return i + len(htmlRefreshAfter)
 }
 
 // appendJSONBody appends the problem object for v: the cached head, the
@@ -115,12 +132,25 @@ func (h *Handler) appendJSONBody(b []byte, p *bodyParts, v *bodyValues, members 
 	return append(b, '}', '\n')
 }
 
-// appendHTMLBody appends the page for v from its cached halves.
+// appendHTMLBody appends the page for v from its cached halves, with a
+// refresh when v has one.
 func appendHTMLBody(b []byte, p *bodyParts, v *bodyValues) []byte {
-	if v.RequestID == "" || p.htmlHead == nil {
-		return append(b, p.htmlNoID...)
+	withID := v.RequestID != "" && p.htmlHead != nil
+	page, at := p.htmlNoID, p.noIDRefreshAt
+	if withID {
+		page, at = p.htmlHead, p.headRefreshAt
 	}
-	b = append(b, p.htmlHead...)
+	if v.Refresh > 0 && at >= 0 {
+		b = append(b, page[:at]...)
+		b = append(b, `<meta http-equiv="refresh" content="`...)
+		b = strconv.AppendInt(b, int64(v.Refresh), 10)
+		b = append(b, "\">\n"...)
+		page = page[at:]
+	}
+	b = append(b, page...)
+	if !withID {
+		return b
+	}
 	b = append(b, html.EscapeString(v.RequestID)...)
 	return append(b, p.htmlTail...)
 }

@@ -38,6 +38,12 @@ const (
 	// net/http refused to write. The upstream never saw it.
 	CauseProxyInternalError = "proxy_internal_error"
 
+	// CauseMaintenance is a request answered during planned maintenance:
+	// the handler's maintenance file exists, so the upstream was not
+	// contacted. The next hop is unavailable by plan, which RFC 9209 calls
+	// destination_unavailable.
+	CauseMaintenance = "maintenance"
+
 	// CauseHTTPResponseIncomplete is logged, never answered: the
 	// upstream's body broke off after its headers were on the wire.
 	CauseHTTPResponseIncomplete = "http_response_incomplete"
@@ -69,6 +75,7 @@ var causes = map[string]causeInfo{
 	CauseHTTPResponseTimeout:   {status: 504, proxyError: "http_response_timeout", timeout: true, detail: "The upstream server did not respond in time."},
 	CauseHTTPProtocolError:     {status: 502, proxyError: "http_protocol_error", detail: "The upstream server sent an invalid response."},
 	CauseDestinationUnavail:    {status: 503, proxyError: "destination_unavailable", detail: "No upstream server is available to handle the request."},
+	CauseMaintenance:           {status: 503, proxyError: "destination_unavailable", detail: "The service is down for planned maintenance."},
 	// a replaced response says received-status instead of an error
 	CauseHTTPResponseStatus: {status: 502, detail: "The upstream server could not complete the request."},
 	// 502 like every failure that is not a timeout or unavailability (the

@@ -32,7 +32,7 @@ func TestJSONConfig(t *testing.T) {
 
 // causeList is every cause a status_map key can name, sorted, as the
 // error on an unknown key lists them.
-const causeList = "connection_read_timeout, connection_refused, connection_terminated, connection_timeout, destination_overloaded, destination_unavailable, dns_error, dns_timeout, http_protocol_error, http_response_status, http_response_timeout, proxy_internal_error, tls_certificate_error, tls_protocol_error, upstream_error"
+const causeList = "connection_read_timeout, connection_refused, connection_terminated, connection_timeout, destination_overloaded, destination_unavailable, dns_error, dns_timeout, http_protocol_error, http_response_status, http_response_timeout, maintenance, proxy_internal_error, tls_certificate_error, tls_protocol_error, upstream_error"
 
 // TestJSONConfigErrors loads bad handler JSON into Caddy and checks the
 // end of the error: the module, whether Provision or Validate refused it,

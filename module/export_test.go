@@ -8,3 +8,10 @@ func DiscardTime() time.Duration { return discardTime }
 // SetDiscardTime changes the drain window for the test binary; it must be
 // called before any Caddy starts.
 func SetDiscardTime(d time.Duration) { discardTime = d }
+
+// MaintenanceCheckEvery is how often a handler checks its maintenance file.
+func MaintenanceCheckEvery() time.Duration { return maintenanceCheckEvery }
+
+// SetMaintenanceCheckEvery changes that period for the test binary; it
+// must be called before any Caddy starts.
+func SetMaintenanceCheckEvery(d time.Duration) { maintenanceCheckEvery = d }

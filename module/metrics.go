@@ -60,8 +60,17 @@ var counters = struct {
 
 // countResponse adds one to the series for server, status and cause.
 func countResponse(server string, status int, cause string) {
+	if c := counter(server, status, cause); c != nil {
+		c.Inc()
+	}
+}
+
+// counter returns the series for server, status and cause, creating it
+// at 0 if it is new, or nil before the metric is registered (as in unit
+// tests of the handler).
+func counter(server string, status int, cause string) prometheus.Counter {
 	if metrics.responses == nil {
-		return // not provisioned, as in unit tests of the handler
+		return nil
 	}
 	k := counterKey{server, status, cause}
 	counters.RLock()
@@ -73,7 +82,7 @@ func countResponse(server string, status int, cause string) {
 		counters.m[k] = c
 		counters.Unlock()
 	}
-	c.Inc()
+	return c
 }
 
 // clientKey names one series of the client counter.

@@ -60,6 +60,10 @@ const RetryAfterMax = 24 * time.Hour
 // the error being handled, such as file_server's 404 or basic_auth's 401,
 // the same way, without calling the next handler.
 //
+// With `maintenance` configured, every request is answered 503 with cause
+// `maintenance` while a flag file exists, except those of allowed client
+// IPs, which go on to the next handler as usual.
+//
 // When it normalizes a response, this module sets the placeholders
 // `{http.upstream_errors.status}`, `{http.upstream_errors.class}`,
 // `{http.upstream_errors.cause}`, `{http.upstream_errors.title}`,
@@ -143,6 +147,11 @@ type Handler struct {
 	// one gets a generated UUID. Default: `X-Request-ID`.
 	RequestIDHeader string `json:"request_id_header,omitempty"`
 
+	// Planned maintenance: while its flag file exists, every request the
+	// handler covers is answered 503 with cause `maintenance`, except
+	// those of allowed client IPs, without reaching the next handler.
+	Maintenance *Maintenance `json:"maintenance,omitempty"`
+
 	intercept   []statusRange
 	passJSON    classSet
 	keep        []string
@@ -151,6 +160,7 @@ type Handler struct {
 	memberNames []string
 	bodies      *bodyCache
 	logger      *zap.Logger
+	maintenance *maintenanceWatch
 }
 
 // CaddyModule returns the Caddy module information.
@@ -239,6 +249,27 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	secs := (time.Duration(h.RetryAfter) + time.Second - 1) / time.Second
 	h.retryAfter = strconv.FormatInt(int64(secs), 10)
+
+	if srv, ok := ctx.Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server); ok && srv != nil {
+		h.initSeries(srv.Name())
+	}
+
+	// last, so nothing after it can fail with the goroutine running
+	if h.Maintenance != nil && ValidateMaintenance(h.Maintenance) == nil {
+		w, err := newMaintenanceWatch(h.Maintenance, h.logger)
+		if err != nil {
+			return fmt.Errorf("maintenance: %v", err)
+		}
+		h.maintenance = w
+	}
+	return nil
+}
+
+// Cleanup stops watching the maintenance file.
+func (h *Handler) Cleanup() error {
+	if h.maintenance != nil {
+		h.maintenance.close()
+	}
 	return nil
 }
 
@@ -304,6 +335,11 @@ func (h *Handler) Validate() error {
 	}
 	if err := ValidateType(h.Type); err != nil {
 		return fmt.Errorf("type: %v", err)
+	}
+	if h.Maintenance != nil {
+		if err := ValidateMaintenance(h.Maintenance); err != nil {
+			return fmt.Errorf("maintenance: %v", err)
+		}
 	}
 	return nil
 }
@@ -424,5 +460,6 @@ func validTokenByte(c byte) bool {
 var (
 	_ caddy.Provisioner           = (*Handler)(nil)
 	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
 )

@@ -24,6 +24,10 @@ type bodyValues struct {
 	Type      string
 	Instance  string
 	RequestID string
+
+	// Refresh is the seconds after which the built-in page reloads
+	// itself; 0 for none.
+	Refresh int
 }
 
 // escaped returns v with every string passed through esc.
@@ -182,13 +186,16 @@ func sortedMembers(m map[string]string) []string {
 }
 
 // htmlPage is the built-in page for browsers: self-contained, no scripts,
-// no external resources.
+// no external resources. Its empty icon keeps a browser from asking for
+// /favicon.ico, which on a dead upstream would be a second failure, logged
+// and counted, for every page view.
 var htmlPage = htmltemplate.Must(htmltemplate.New("page").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
+<link rel="icon" href="data:,">
 <title>{{.Status}} {{.Title}}</title>
 <style>
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;background:#f6f8fa;display:flex;min-height:100vh;align-items:center;justify-content:center}

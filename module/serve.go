@@ -1,6 +1,7 @@
 package upstreamerrors
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"slices"
@@ -34,10 +35,15 @@ type failure struct {
 	// local marks an error of the site's own handlers (file_server,
 	// basic_auth, error) answered in an error route.
 	local bool
+	// retryAfter replaces the configured Retry-After, if set.
+	retryAfter string
 }
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) (err error) {
+	if win := h.maintenance.covering(r); win != nil {
+		return h.serveMaintenance(w, r, win)
+	}
 	if handled, ok := r.Context().Value(caddyhttp.ErrorCtxKey).(error); ok {
 		// in an error route (handle_errors) the error being handled is
 		// the one to answer
@@ -285,7 +291,11 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 	}
 	setPlaceholders(repl, &v)
 
+	setRetryAfter(hdr, f.status, cmp.Or(f.retryAfter, h.retryAfter))
 	format := negotiate(r.Header.Values("Accept"), h.Format)
+	if format == FormatHTML {
+		v.Refresh = pageRefresh(hdr, f.status)
+	}
 	// the body is copied by Write and not kept: its buffer is reused
 	buf := bodyBuffers.Get().(*[]byte)
 	body := h.render((*buf)[:0], format, v, repl)
@@ -294,7 +304,6 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 	if v.RequestID != "" {
 		set(0, h.RequestIDHeader, v.RequestID)
 	}
-	setRetryAfter(hdr, f.status, h.retryAfter)
 	if !h.DisableProxyStatus {
 		set(1, "Proxy-Status", proxyStatus(h.ProxyStatusName, f))
 	}
@@ -353,6 +362,9 @@ func (h *Handler) log(r *http.Request, f failure) {
 		lvl, msg = zapcore.DebugLevel, "client error"
 	case isClientCause(f.cause):
 		lvl, msg = zapcore.InfoLevel, "client error"
+	case f.cause == CauseMaintenance:
+		// planned: not an error
+		lvl, msg = zapcore.InfoLevel, "maintenance"
 	case isClientError(f.status):
 		// a flood of 404s must not drown the errors that need a look
 		lvl = zapcore.InfoLevel

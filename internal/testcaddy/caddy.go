@@ -36,6 +36,7 @@ var caddyMu sync.Mutex
 // Caddy is a running Caddy instance.
 type Caddy struct {
 	t       testing.TB
+	opts    Options
 	Port    int
 	Admin   string
 	LogPath string
@@ -66,20 +67,32 @@ type Options struct {
 func StartCaddyfile(t testing.TB, site string, opts ...Options) *Caddy {
 	t.Helper()
 	c := newCaddy(t, opts)
+	c.load(c.adapt(site))
+	return c
+}
+
+// Reload replaces the running config with site, adapted as StartCaddyfile
+// did, on the same port and with the same options: what `caddy reload`
+// does with an edited Caddyfile.
+func (c *Caddy) Reload(site string) {
+	c.t.Helper()
+	c.load(c.adapt(site))
+}
+
+// adapt builds the Caddyfile for site and adapts it.
+func (c *Caddy) adapt(site string) []byte {
+	c.t.Helper()
 	global := "{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n"
 	if c.Admin != "" {
 		global = fmt.Sprintf("{\n\tadmin %s\n\tauto_https off\n\tpersist_config off\n\tmetrics\n", c.Admin)
 	}
-	if len(opts) > 0 {
-		global += opts[0].Global + "\n"
-	}
+	global += c.opts.Global + "\n"
 	cf := fmt.Sprintf("%s}\nhttp://127.0.0.1:%d {\n\tbind 127.0.0.1\n%s\n}\n", global, c.Port, site)
 	cfg, err := Adapt(string(caddyfile.Format([]byte(cf))))
 	if err != nil {
-		t.Fatalf("adapting Caddyfile: %v\n%s", err, cf)
+		c.t.Fatalf("adapting Caddyfile: %v\n%s", err, cf)
 	}
-	c.load(cfg)
-	return c
+	return cfg
 }
 
 // StartSites adapts one site block per host, all served on the same free
@@ -112,8 +125,15 @@ func StartSites(t testing.TB, sites map[string]string, opts ...Options) *Caddy {
 func StartJSON(t testing.TB, cfg string) *Caddy {
 	t.Helper()
 	c := newCaddy(t, nil)
-	c.load([]byte(strings.ReplaceAll(cfg, "PORT", fmt.Sprint(c.Port))))
+	c.ReloadJSON(cfg)
 	return c
+}
+
+// ReloadJSON replaces the running config with cfg, read as StartJSON
+// reads it.
+func (c *Caddy) ReloadJSON(cfg string) {
+	c.t.Helper()
+	c.load([]byte(strings.ReplaceAll(cfg, "PORT", fmt.Sprint(c.Port))))
 }
 
 // Adapt turns a Caddyfile into JSON, failing on warnings too.
@@ -143,7 +163,10 @@ func newCaddy(t testing.TB, opts []Options) *Caddy {
 			},
 		},
 	}
-	if len(opts) > 0 && opts[0].Admin {
+	if len(opts) > 0 {
+		c.opts = opts[0]
+	}
+	if c.opts.Admin {
 		c.Admin = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
 	}
 	t.Cleanup(func() {
@@ -204,9 +227,16 @@ type Entry map[string]any
 // Entries returns the log entries of logger (all of them if empty).
 func (c *Caddy) Entries(logger string) []Entry {
 	c.t.Helper()
-	data, err := os.ReadFile(c.LogPath)
+	return ReadEntries(c.t, c.LogPath, logger)
+}
+
+// ReadEntries returns the entries of logger (all of them if empty) in the
+// JSON log file at path, such as the output of a log the config names.
+func ReadEntries(t testing.TB, path, logger string) []Entry {
+	t.Helper()
+	data, err := os.ReadFile(path)
 	if err != nil && !os.IsNotExist(err) {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	var out []Entry
 	sc := bufio.NewScanner(bytes.NewReader(data))

@@ -29,6 +29,7 @@ var Details = map[string]string{
 	"proxy_internal_error":    "The proxy could not send the request to the upstream server.",
 	"http_response_status":    "The upstream server could not complete the request.",
 	"upstream_error":          "The upstream server could not complete the request.",
+	"maintenance":             "The service is down for planned maintenance.",
 }
 
 // StatusDetails is the detail for an upstream status answered as is,

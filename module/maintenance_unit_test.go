@@ -1,0 +1,293 @@
+package upstreamerrors
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func TestParseWindowEnd(t *testing.T) {
+	end := time.Date(2026, 5, 1, 18, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		content string
+		want    time.Time
+		ok      bool
+	}{
+		{"", time.Time{}, true},
+		{" \n", time.Time{}, true},
+		{"2026-05-01T18:00:00Z", end, true},
+		{"2026-05-01T18:00:00Z\n", end, true},
+		{"2026-05-01T20:00:00+02:00", end, true},
+		{"2026-05-01T18:00:00.5Z", end.Add(500 * time.Millisecond), true},
+		{"Fri, 01 May 2026 18:00:00 GMT", end, true},
+		{"Friday, 01-May-26 18:00:00 GMT", end, true}, // RFC 850, an obsolete HTTP-date
+		{"Fri May  1 18:00:00 2026", end, true},       // asctime, another
+		{"2026-05-01 18:00", time.Time{}, false},
+		{"tomorrow", time.Time{}, false},
+		{"1777658400", time.Time{}, false},
+	} {
+		t.Run(tc.content, func(t *testing.T) {
+			got, err := parseWindowEnd(tc.content)
+			if (err == nil) != tc.ok || !got.Equal(tc.want) {
+				t.Errorf("parseWindowEnd(%q) = %v, %v; want %v, ok %v", tc.content, got, err, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+func TestWindowRetryAfter(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		end  time.Time
+		want string
+	}{
+		{"no end", time.Time{}, ""},
+		{"past", now.Add(-time.Second), ""},
+		{"now", now, ""},
+		{"a part of a second", now.Add(time.Millisecond), "1"},
+		{"rounded up", now.Add(90*time.Second + time.Millisecond), "91"},
+		{"a day", now.Add(24 * time.Hour), "86400"},
+		{"over a day", now.Add(72 * time.Hour), "86400"},
+		{"far future", now.AddDate(300, 0, 0), "86400"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := (&maintenanceWindow{end: tc.end}).retryAfter(now); got != tc.want {
+				t.Errorf("retryAfter = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMaintenanceAllows(t *testing.T) {
+	w := &maintenanceWatch{}
+	for _, a := range []string{"10.0.0.0/8", "192.0.2.7", "2001:db8::/32", "::1", "172.16.5.9/12"} {
+		p, err := parseAllow(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.allow = append(w.allow, p)
+	}
+	for _, tc := range []struct {
+		ip   string
+		want bool
+	}{
+		{"10.1.2.3", true},
+		{"192.0.2.7", true},
+		{"192.0.2.8", false},
+		{"::ffff:10.1.2.3", true}, // IPv4 over an IPv6 socket
+		{"2001:db8::5", true},
+		{"2001:db9::5", false},
+		{"::1", true},
+		{"fe80::1%eth0", false},
+		{"172.31.255.255", true}, // a range written with host bits set
+		{"", false},
+		{"not-an-ip", false},
+	} {
+		t.Run(tc.ip, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r = r.WithContext(context.WithValue(r.Context(), caddyhttp.VarsCtxKey, map[string]any{caddyhttp.ClientIPVarKey: tc.ip}))
+			if got := w.allows(r); got != tc.want {
+				t.Errorf("allows(%q) = %v, want %v", tc.ip, got, tc.want)
+			}
+		})
+	}
+}
+
+// Content that is not a time is logged once, not on every check, and
+// again only when it changes, comes back or a new window starts.
+func TestMaintenanceWarnsOnce(t *testing.T) {
+	flag := filepath.Join(t.TempDir(), "maintenance")
+	core, logs := observer.New(zapcore.WarnLevel)
+	w := &maintenanceWatch{file: flag, logger: zap.New(core)}
+	write := func(content string, mod time.Time) {
+		t.Helper()
+		if err := os.WriteFile(flag, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// a new modification time each write, as a slow hand gives
+		if err := os.Chtimes(flag, mod, mod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	warnings := func() int { return logs.FilterField(zap.String("file", flag)).Len() }
+	base := time.Now().Add(-time.Hour)
+
+	write("soon", base)
+	for range 3 {
+		w.check()
+	}
+	if n := warnings(); n != 1 {
+		t.Fatalf("%d warnings after three checks of one bad content, want 1", n)
+	}
+	if win := w.window.Load(); win == nil || !win.end.IsZero() {
+		t.Errorf("window = %+v, want one without an end", win)
+	}
+	write("soon", base.Add(time.Second)) // rewritten the same
+	w.check()
+	write("later", base.Add(2*time.Second))
+	w.check()
+	if n := warnings(); n != 2 {
+		t.Errorf("%d warnings after a new bad content, want 2", n)
+	}
+	write("2026-05-01T18:00:00Z", base.Add(3*time.Second))
+	w.check()
+	if win := w.window.Load(); win == nil || win.end.IsZero() || warnings() != 2 {
+		t.Errorf("window = %+v with %d warnings, want an end and no new warning", win, warnings())
+	}
+	write("later", base.Add(4*time.Second)) // the same mistake again
+	w.check()
+	if n := warnings(); n != 3 {
+		t.Errorf("%d warnings after bad content came back, want 3", n)
+	}
+	if err := os.Remove(flag); err != nil {
+		t.Fatal(err)
+	}
+	w.check()
+	if w.window.Load() != nil {
+		t.Error("a window without the file")
+	}
+	write("later", base.Add(5*time.Second))
+	w.check()
+	if n := warnings(); n != 4 {
+		t.Errorf("%d warnings after a new window with bad content, want 4", n)
+	}
+}
+
+// The file is checked in the background, never by a request: with the
+// check period at an hour, a file created after provisioning goes unseen
+// by any number of requests until the next check.
+func TestMaintenanceIsNotCheckedPerRequest(t *testing.T) {
+	prev := maintenanceCheckEvery
+	maintenanceCheckEvery = time.Hour
+	defer func() { maintenanceCheckEvery = prev }()
+
+	flag := filepath.Join(t.TempDir(), "maintenance")
+	h, w, req := maintenanceSetup(t, &Maintenance{File: flag})
+	if err := os.WriteFile(flag, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		calls++
+		return passThroughNext(w, r)
+	})
+	for range 1000 {
+		w.reset()
+		if err := h.ServeHTTP(w, req, next); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls != 1000 || w.status != http.StatusOK {
+		t.Fatalf("%d of 1000 requests passed (last %d); a request looked at the file", calls, w.status)
+	}
+	h.maintenance.check() // what the next tick does
+	w.reset()
+	if err := h.ServeHTTP(w, req, next); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1000 || w.status != http.StatusServiceUnavailable {
+		t.Errorf("after a check: status %d, next called %d times; want 503 without calling next", w.status, calls-1000)
+	}
+}
+
+// maintenanceSetup provisions a handler with m, as passThroughSetup does.
+func maintenanceSetup(tb testing.TB, m *Maintenance) (*Handler, *nopResponseWriter, *http.Request) {
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	tb.Cleanup(cancel)
+	h := &Handler{Maintenance: m}
+	if err := h.Provision(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	// provisioned by hand, not loaded by Caddy, so cleaned up by hand
+	tb.Cleanup(func() { _ = h.Cleanup() })
+	h.logger = zap.NewNop()
+	if err := h.Validate(); err != nil {
+		tb.Fatal(err)
+	}
+	w := &nopResponseWriter{hdr: make(http.Header)}
+	req := caddyhttp.PrepareRequest(httptest.NewRequest(http.MethodGet, "/ok", nil), caddy.NewReplacer(), w, new(caddyhttp.Server))
+	return h, w, req
+}
+
+// With maintenance configured, a request let through costs no allocation
+// more than one without: the file is not looked at, the window is one
+// atomic load, and an allowed client's IP is parsed on the stack.
+func TestMaintenancePassThroughAllocations(t *testing.T) {
+	if raceEnabled() {
+		t.Skip("the race detector makes sync.Pool drop items at random")
+	}
+	dir := t.TempDir()
+	present := filepath.Join(dir, "present")
+	if err := os.WriteFile(present, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		m    *Maintenance
+	}{
+		{"no file", &Maintenance{File: filepath.Join(dir, "absent")}},
+		// httptest's client is 192.0.2.1
+		{"allowed client", &Maintenance{File: present, Allow: []string{"10.0.0.0/8", "192.0.2.0/24"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, w, req := maintenanceSetup(t, tc.m)
+			bare := testing.AllocsPerRun(1000, func() {
+				w.reset()
+				if err := passThroughNext.ServeHTTP(w, req); err != nil {
+					t.Fatal(err)
+				}
+			})
+			wrapped := testing.AllocsPerRun(1000, func() {
+				w.reset()
+				if err := h.ServeHTTP(w, req, passThroughNext); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if w.status != http.StatusOK || w.n != len(passBody) {
+				t.Fatalf("got status %d and %d body bytes; want the next handler's 200", w.status, w.n)
+			}
+			if extra := wrapped - bare; extra != 0 {
+				t.Errorf("pass-through with maintenance costs %v allocations per request beyond the next handler's (%v); want 0", extra, bare)
+			}
+		})
+	}
+}
+
+// BenchmarkMaintenanceOverhead holds a request let through by a handler
+// with maintenance configured against one by a handler without it.
+func BenchmarkMaintenanceOverhead(b *testing.B) {
+	dir := b.TempDir()
+	present := filepath.Join(dir, "present")
+	if err := os.WriteFile(present, nil, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		m    *Maintenance
+	}{
+		{"route=module", nil},
+		{"route=maintenance", &Maintenance{File: filepath.Join(dir, "absent")}},
+		{"route=allowed", &Maintenance{File: present, Allow: []string{"192.0.2.0/24"}}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			h, w, req := maintenanceSetup(b, tc.m)
+			b.ReportAllocs()
+			for b.Loop() {
+				w.reset()
+				_ = h.ServeHTTP(w, req, passThroughNext)
+			}
+		})
+	}
+}

@@ -1,0 +1,29 @@
+package upstreamerrors
+
+// initSeries creates at 0 the series of caddy_http_upstream_errors_total
+// that this handler can count in server: each cause it answers, with the
+// status that cause maps to. A counter that appears only with its first
+// failure leaves rate() and ratios without data until then, so an alert
+// cannot tell "no errors" from "not scraped"; Prometheus' guidance for
+// labelled counters is to export them at 0 from the start. The metric is
+// process-wide, so a reload keeps every series and its count.
+func (h *Handler) initSeries(server string) {
+	for cause := range causes {
+		switch cause {
+		case CauseMaintenance:
+			if h.Maintenance == nil {
+				continue
+			}
+		case CauseHTTPResponseStatus:
+			// an upstream status is replaced by what it maps to: the
+			// default table keeps 502, 503 and 504 and makes the rest 502
+			for s := 500; s <= 599; s++ {
+				if h.intercepts(s) {
+					counter(server, h.statusForUpstream(s), cause)
+				}
+			}
+			continue
+		}
+		counter(server, h.statusForCause(cause), cause)
+	}
+}
