@@ -172,8 +172,39 @@ func (rw *responseWriter) fromUpstream(status, up int) bool {
 	case writerHandleResponse:
 		return false
 	}
-	// a writer replaying a held-back head left no other trace
-	return status == up
+	// a writer that held the response back replays it now: the
+	// upstream's own field values in it, or the upstream's own status,
+	// say it is the upstream's
+	return status == up || rw.carriesUpstreamFields()
+}
+
+// carriesUpstreamFields reports whether the response header holds a field
+// that was not there before the next handler ran and has the exact value
+// the upstream sent ({http.reverse_proxy.header.*}). Fields any response
+// has, which a site's own page may share with the upstream's, do not
+// count.
+func (rw *responseWriter) carriesUpstreamFields() bool {
+	if rw.repl == nil {
+		return false
+	}
+	for k, v := range rw.Header() {
+		if len(v) == 0 || commonFields[k] || rw.beforeValues(k) != nil {
+			continue
+		}
+		if up, ok := rw.repl.GetString("http.reverse_proxy.header." + k); ok && up == strings.Join(v, ",") {
+			return true
+		}
+	}
+	return false
+}
+
+// commonFields describe a representation or the exchange, not the server
+// that made it: a site's page and an upstream's may well agree on them.
+var commonFields = map[string]bool{
+	"Content-Type": true, "Content-Length": true, "Content-Encoding": true,
+	"Content-Language": true, "Date": true, "Vary": true, "Cache-Control": true,
+	"Expires": true, "Last-Modified": true, "Etag": true, "Accept-Ranges": true,
+	"Transfer-Encoding": true, "Connection": true,
 }
 
 // proxyViaAdded reports whether reverse_proxy's finalizeResponse added

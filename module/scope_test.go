@@ -231,6 +231,23 @@ handle /templates/* {
 	templates
 	reverse_proxy `+page+`
 }
+handle /templates-no-via/* {
+	header -Via
+	templates
+	reverse_proxy `+page+` {
+		@e status 500
+		replace_status @e 503
+	}
+}
+handle /templates-own-page/* {
+	templates
+	reverse_proxy `+page+` {
+		@e status 500
+		handle_response @e {
+			respond "<p>our own page</p>" 503
+		}
+	}
+}
 handle /intercept/* {
 	intercept {
 		@e status 500
@@ -249,6 +266,9 @@ handle /intercept/* {
 		{"encode GET replace_status", "GET", "/encode-replace/x", 503},
 		{"encode empty page", "GET", "/empty/x", 502},
 		{"templates", "GET", "/templates/x", 502},
+		// with the proxy's Via gone and the status rewritten, the
+		// upstream's own fields are left to tell
+		{"templates header -Via replace_status", "GET", "/templates-no-via/x", 503},
 		{"intercept", "GET", "/intercept/x", 503},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -259,6 +279,10 @@ handle /intercept/* {
 			expectNormalizedBy(t, c, res, body, id, tc.status, "http_response_status", typ)
 		})
 	}
+	t.Run("own page held back by templates", func(t *testing.T) {
+		res, body, id := siteRequest(t, c, "GET", "/templates-own-page/x", nil)
+		expectUntouched(t, c, res, body, id, 503, "<p>our own page</p>")
+	})
 }
 
 // TestInnermostDirectiveWins checks nested directives: the one nearest
