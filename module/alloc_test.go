@@ -76,10 +76,19 @@ func proxyStandIn(status int, place bool) caddyhttp.HandlerFunc {
 // passThroughSetup provisions a handler and a request whose context is set
 // up the way Caddy's server does it, writing to an allocation-free writer.
 func passThroughSetup(tb testing.TB) (*Handler, *nopResponseWriter, *http.Request) {
+	return handlerSetup(tb, new(Handler))
+}
+
+// handlerSetup is passThroughSetup for the configured handler h.
+func handlerSetup(tb testing.TB, h *Handler) (*Handler, *nopResponseWriter, *http.Request) {
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	tb.Cleanup(cancel)
-	h := new(Handler)
 	if err := h.Provision(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	// provisioned by hand, not loaded by Caddy, so cleaned up by hand
+	tb.Cleanup(func() { _ = h.Cleanup() })
+	if err := h.Validate(); err != nil {
 		tb.Fatal(err)
 	}
 	w := &nopResponseWriter{hdr: make(http.Header)}

@@ -3,7 +3,6 @@ package upstreamerrors_test
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -18,28 +17,6 @@ import (
 	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/testcaddy"
 	upstreamerrors "github.com/caddy-upstream-errors/caddy-upstream-errors/module"
 )
-
-func TestClientCanceledIsLoggedAs499(t *testing.T) {
-	up := testcaddy.RawServer(t, testcaddy.Hang)
-	c := testcaddy.StartCaddyfile(t, "upstream_errors\nreverse_proxy "+up)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", c.URL("/wait"), nil)
-	req.Header.Set("X-Request-ID", "canceled-1")
-	if res, err := c.Client.Do(req); err == nil {
-		res.Body.Close()
-		t.Fatalf("got a response %d from a hanging upstream", res.StatusCode)
-	}
-	entries := c.WaitEntries("canceled-1", 10*time.Second)
-	if len(entries) != 1 {
-		t.Fatalf("want 1 entry, got %v", entries)
-	}
-	e := entries[0]
-	if e["status"] != float64(499) || e["class"] != "4xx" || e["cause"] != "client_canceled" || e["level"] != "info" {
-		t.Errorf("entry = %v", e)
-	}
-}
 
 // TestResetMidBodyAbortsTheClient checks that a body the upstream cuts
 // after the head went out reaches the client as an error, not a clean

@@ -38,6 +38,22 @@ func expectCounted(t *testing.T, c *testcaddy.Caddy, before counts, upstream, cl
 	}
 }
 
+// leaveBeforeAnswer sends a request with ID id to path and leaves after a
+// moment, as a client that gives up on a hanging upstream does, and
+// returns the module's entries for it.
+func leaveBeforeAnswer(t *testing.T, c *testcaddy.Caddy, path, id string) []testcaddy.Entry {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", c.URL(path), nil)
+	req.Header.Set("X-Request-ID", id)
+	if res, err := c.Client.Do(req); err == nil {
+		res.Body.Close()
+		t.Fatalf("an answer %d from a hanging upstream", res.StatusCode)
+	}
+	return c.WaitEntries(id, 5*time.Second)
+}
+
 // TestClientCutsItsRequestBody checks that a request body the client
 // breaks off is the client's fault: answered 400 with the connection
 // closed, logged at info as a client error, counted apart from upstream
@@ -139,19 +155,11 @@ handle /cut {
 
 	t.Run("before the answer", func(t *testing.T) {
 		before := readCounts(t, c)
-		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-		defer cancel()
-		req, _ := http.NewRequestWithContext(ctx, "GET", c.URL("/slow"), nil)
-		req.Header.Set("X-Request-ID", "leaves-early")
-		if res, err := c.Client.Do(req); err == nil {
-			res.Body.Close()
-			t.Fatalf("an answer %d from a hanging upstream", res.StatusCode)
-		}
-		es := c.WaitEntries("leaves-early", 5*time.Second)
+		es := leaveBeforeAnswer(t, c, "/slow", "leaves-early")
 		if len(es) != 1 {
 			t.Fatalf("want 1 entry, got %v", es)
 		}
-		if e := es[0]; e["level"] != "info" || e["msg"] != "client error" || e["cause"] != "client_canceled" || e["status"] != float64(499) {
+		if e := es[0]; e["level"] != "info" || e["msg"] != "client error" || e["cause"] != "client_canceled" || e["status"] != float64(499) || e["class"] != "4xx" {
 			t.Errorf("entry %v, want an info client error with 499", e)
 		}
 		expectCounted(t, c, before, 0, 1)

@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/fcgi"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -212,10 +210,10 @@ func startComposeUpstreams(t *testing.T) composeUpstreams {
 			u.fcgi[b] = "unix/" + filepath.Join(dir, "missing.sock")
 		case timeout:
 			u.http[b] = testcaddy.HTTPServer(t, http.HandlerFunc(hang))
-			u.fcgi[b] = "unix/" + fcgiServer(t, dir, b, http.HandlerFunc(hang))
+			u.fcgi[b] = "unix/" + fastCGIBackend(t, http.HandlerFunc(hang))
 		default:
 			u.http[b] = testcaddy.HTTPServer(t, behave(b, true))
-			u.fcgi[b] = "unix/" + fcgiServer(t, dir, b, behave(b, false))
+			u.fcgi[b] = "unix/" + fastCGIBackend(t, behave(b, false))
 		}
 	}
 	u.app = testcaddy.HTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -228,18 +226,6 @@ func startComposeUpstreams(t *testing.T) composeUpstreams {
 	}))
 	u.root = phpSite(t)
 	return u
-}
-
-// fcgiServer serves h over FastCGI on a unix socket in dir.
-func fcgiServer(t *testing.T, dir string, b behaviour, h http.Handler) string {
-	sock := filepath.Join(dir, string(b)+".sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() { _ = fcgi.Serve(l, h) }()
-	return sock
 }
 
 // block writes the handle block of c.
@@ -435,14 +421,8 @@ func readBody(res *http.Response) (string, error) {
 // scrapeSum returns the sum of every series of a metric on /metrics.
 func scrapeSum(t *testing.T, c *testcaddy.Caddy, metric string) float64 {
 	t.Helper()
-	res, err := http.Get("http://" + c.Admin + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	data, _ := io.ReadAll(res.Body)
 	var sum float64
-	for _, line := range strings.Split(string(data), "\n") {
+	for _, line := range strings.Split(metricsText(t, c), "\n") {
 		name, rest, ok := strings.Cut(line, " ")
 		if !ok || strings.HasPrefix(line, "#") {
 			continue

@@ -64,6 +64,10 @@ func TestJSONConfigErrors(t *testing.T) {
 		{`"templates": {"html": {"file": "/nonexistent/error.html"}}`, provision + `templates: html: open /nonexistent/error.html: no such file or directory`},
 		{`"templates": {"html": {"inline": "<p>", "file": "/nonexistent/error.html"}}`, provision + `templates: html: set inline or file, not both`},
 		{`"members": {"title": "x"}`, invalid + `members: "title" must be a new, non-empty name; [type title status detail instance cause request_id] are the module's own`},
+		{`"maintenance": {}`, invalid + `maintenance: file: a flag file is required`},
+		{`"maintenance": {"allow": ["10.0.0.0/8"]}`, invalid + `maintenance: file: a flag file is required`},
+		{`"maintenance": {"file": "/run/m", "allow": ["10.0.0.0/33"]}`, invalid + `maintenance: allow: "10.0.0.0/33" is not an IP address or CIDR range (such as 10.0.0.0/8)`},
+		{`"maintenance": {"file": "/run/m", "allow": ["ops-vpn"]}`, invalid + `maintenance: allow: "ops-vpn" is not an IP address or CIDR range (such as 10.0.0.0/8)`},
 	} {
 		t.Run(tc.handler, func(t *testing.T) {
 			cfg := strings.NewReplacer("HANDLER", `{"handler": "upstream_errors", `+tc.handler+`}`, "UPSTREAM", "127.0.0.1:1", "PORT", "0").Replace(jsonSite)

@@ -18,7 +18,13 @@ var idSeq atomic.Int64
 // response, its body and the ID.
 func request(t *testing.T, c *testcaddy.Caddy, method, path string, hdr ...string) (*http.Response, []byte, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, c.URL(path), nil)
+	return requestWith(t, c, method, path, nil, hdr...)
+}
+
+// requestWith is request with a request body.
+func requestWith(t *testing.T, c *testcaddy.Caddy, method, path string, body io.Reader, hdr ...string) (*http.Response, []byte, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, c.URL(path), body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,11 +38,11 @@ func request(t *testing.T, c *testcaddy.Caddy, method, path string, hdr ...strin
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
+	data, err := io.ReadAll(res.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res, body, id
+	return res, data, id
 }
 
 // problem is what a normalized response is expected to be.

@@ -430,25 +430,3 @@ func TestMaintenanceReloadStopsWatching(t *testing.T) {
 		return s == 503
 	})
 }
-
-// A bad maintenance setting fails the load with the field and the value.
-func TestMaintenanceJSONErrors(t *testing.T) {
-	const invalid = "loading module 'upstream_errors': http.handlers.upstream_errors: invalid configuration: "
-	for _, tc := range []struct{ handler, want string }{
-		{`"maintenance": {}`, invalid + `maintenance: file: a flag file is required`},
-		{`"maintenance": {"allow": ["10.0.0.0/8"]}`, invalid + `maintenance: file: a flag file is required`},
-		{`"maintenance": {"file": "/run/m", "allow": ["10.0.0.0/33"]}`, invalid + `maintenance: allow: "10.0.0.0/33" is not an IP address or CIDR range (such as 10.0.0.0/8)`},
-		{`"maintenance": {"file": "/run/m", "allow": ["ops-vpn"]}`, invalid + `maintenance: allow: "ops-vpn" is not an IP address or CIDR range (such as 10.0.0.0/8)`},
-	} {
-		t.Run(tc.handler, func(t *testing.T) {
-			cfg := strings.NewReplacer("HANDLER", `{"handler": "upstream_errors", `+tc.handler+`}`, "UPSTREAM", "127.0.0.1:1", "PORT", "0").Replace(jsonSite)
-			err := testcaddy.LoadError([]byte(`{"admin":{"disabled":true},` + cfg[1:]))
-			if err == nil {
-				t.Fatal("loaded")
-			}
-			if !strings.HasSuffix(err.Error(), tc.want) {
-				t.Errorf("\n got %v\nwant an error ending %q", err, tc.want)
-			}
-		})
-	}
-}

@@ -13,7 +13,6 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
@@ -204,20 +203,8 @@ func TestMaintenanceIsNotCheckedPerRequest(t *testing.T) {
 
 // maintenanceSetup provisions a handler with m, as passThroughSetup does.
 func maintenanceSetup(tb testing.TB, m *Maintenance) (*Handler, *nopResponseWriter, *http.Request) {
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	tb.Cleanup(cancel)
-	h := &Handler{Maintenance: m}
-	if err := h.Provision(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	// provisioned by hand, not loaded by Caddy, so cleaned up by hand
-	tb.Cleanup(func() { _ = h.Cleanup() })
+	h, w, req := handlerSetup(tb, &Handler{Maintenance: m})
 	h.logger = zap.NewNop()
-	if err := h.Validate(); err != nil {
-		tb.Fatal(err)
-	}
-	w := &nopResponseWriter{hdr: make(http.Header)}
-	req := caddyhttp.PrepareRequest(httptest.NewRequest(http.MethodGet, "/ok", nil), caddy.NewReplacer(), w, new(caddyhttp.Server))
 	return h, w, req
 }
 

@@ -286,8 +286,9 @@ func TestMetricsOnAdminEndpoint(t *testing.T) {
 	}
 }
 
-// scrape returns a series' value from the admin /metrics endpoint.
-func scrape(t *testing.T, c *testcaddy.Caddy, series string) float64 {
+// metricsText returns the admin /metrics page, which must list the
+// module's counter.
+func metricsText(t *testing.T, c *testcaddy.Caddy) string {
 	t.Helper()
 	res, err := http.Get("http://" + c.Admin + "/metrics")
 	if err != nil {
@@ -298,7 +299,13 @@ func scrape(t *testing.T, c *testcaddy.Caddy, series string) float64 {
 	if !strings.Contains(string(data), "# TYPE caddy_http_upstream_errors_total counter") {
 		t.Fatalf("metric not registered on /metrics:\n%.2000s", data)
 	}
-	for _, line := range strings.Split(string(data), "\n") {
+	return string(data)
+}
+
+// scrape returns a series' value from the admin /metrics endpoint.
+func scrape(t *testing.T, c *testcaddy.Caddy, series string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(metricsText(t, c), "\n") {
 		if v, ok := strings.CutPrefix(line, series+" "); ok {
 			var f float64
 			fmt.Sscan(v, &f)

@@ -2,7 +2,6 @@ package upstreamerrors_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -10,35 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/testcaddy"
 )
-
-// siteRequest sends method to path with a fresh request ID and body, and
-// returns the response, its body and the ID.
-func siteRequest(t *testing.T, c *testcaddy.Caddy, method, path string, body io.Reader, hdr ...string) (*http.Response, []byte, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, c.URL(path), body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := "scope-" + strings.NewReplacer("/", "-", " ", "_").Replace(t.Name())
-	req.Header.Set("X-Request-ID", id)
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	res, err := c.Client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res, data, id
-}
 
 // expectUntouched checks a response the module must pass as it is.
 func expectUntouched(t *testing.T, c *testcaddy.Caddy, res *http.Response, body []byte, id string, status int, want string) {
@@ -181,13 +154,13 @@ handle {
 		{"upstream 200", "POST", "/store", strings.NewReader("small"), 200, "stored"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res, body, id := siteRequest(t, c, tc.method, tc.path, tc.body)
+			res, body, id := requestWith(t, c, tc.method, tc.path, tc.body)
 			expectUntouched(t, c, res, body, id, tc.status, tc.want)
 		})
 	}
 	for _, path := range []string{"/fail", "/stripped/fail", "/routed/fail"} {
 		t.Run("upstream 500 "+path, func(t *testing.T) {
-			res, body, id := siteRequest(t, c, "GET", path, nil)
+			res, body, id := requestWith(t, c, "GET", path, nil)
 			expectNormalizedBy(t, c, res, body, id, 502, "http_response_status", "https://site.test/errors/")
 		})
 	}
@@ -272,7 +245,7 @@ handle /intercept/* {
 		{"intercept", "GET", "/intercept/x", 503},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res, body, id := siteRequest(t, c, tc.method, tc.path, nil, "Accept-Encoding", "gzip")
+			res, body, id := requestWith(t, c, tc.method, tc.path, nil, "Accept-Encoding", "gzip")
 			if bytes.Contains(body, []byte("SECRET")) {
 				t.Errorf("the upstream's page leaked: %q", body)
 			}
@@ -280,7 +253,7 @@ handle /intercept/* {
 		})
 	}
 	t.Run("own page held back by templates", func(t *testing.T) {
-		res, body, id := siteRequest(t, c, "GET", "/templates-own-page/x", nil)
+		res, body, id := requestWith(t, c, "GET", "/templates-own-page/x", nil)
 		expectUntouched(t, c, res, body, id, 503, "<p>our own page</p>")
 	})
 }
@@ -356,7 +329,7 @@ handle /auth-ok/* {
 }`, testcaddy.Options{Admin: true})
 
 	t.Run("inner intercept off", func(t *testing.T) {
-		res, body, id := siteRequest(t, c, "GET", "/off/x", nil)
+		res, body, id := requestWith(t, c, "GET", "/off/x", nil)
 		if res.StatusCode != 500 || !bytes.Contains(body, []byte(secretBody)) {
 			t.Errorf("%d %.100q, want the inner config's pass-through of the page", res.StatusCode, body)
 		}
@@ -366,15 +339,7 @@ handle /auth-ok/* {
 	})
 	t.Run("client leaves", func(t *testing.T) {
 		before := readCounts(t, c)
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		defer cancel()
-		req, _ := http.NewRequestWithContext(ctx, "GET", c.URL("/hang/x"), nil)
-		req.Header.Set("X-Request-ID", "nested-leaves")
-		if res, err := c.Client.Do(req); err == nil {
-			res.Body.Close()
-			t.Fatalf("an answer %d from a hanging upstream", res.StatusCode)
-		}
-		if es := c.WaitEntries("nested-leaves", 5*time.Second); len(es) != 1 {
+		if es := leaveBeforeAnswer(t, c, "/hang/x", "nested-leaves"); len(es) != 1 {
 			t.Errorf("want 1 entry from the inner directive, got %v", es)
 		}
 		expectCounted(t, c, before, 0, 1)
@@ -394,7 +359,7 @@ handle /auth-ok/* {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := readCounts(t, c)
-			res, body, id := siteRequest(t, c, "GET", tc.path, nil)
+			res, body, id := requestWith(t, c, "GET", tc.path, nil)
 			expectNormalizedBy(t, c, res, body, id, tc.status, tc.cause, tc.typ)
 			expectCounted(t, c, before, 1, 0)
 		})
