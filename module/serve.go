@@ -60,7 +60,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	prevCancel := r.Cancel //nolint:staticcheck // the one handle on the proxy's upstream request that costs no allocation
 	r.Cancel = rw.abandon  //nolint:staticcheck
 	prevBody := r.Body
-	if prevBody != nil && prevBody != http.NoBody {
+	// a request without content (ContentLength 0) has no body to cut short,
+	// though Caddy's server may have wrapped an empty one; the proxy never
+	// hands such a body to its transport, which would close it
+	if prevBody != nil && prevBody != http.NoBody && r.ContentLength != 0 {
 		rw.body.lend(prevBody)
 		r.Body = &rw.body
 	}
