@@ -3,6 +3,10 @@ package caddyupstreamerrors_test
 import (
 	"bufio"
 	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/mod/modfile"
+
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/examples/legacy"
 )
 
 // xcaddyVersion is the xcaddy that runs the Dockerfile's build here; the
@@ -218,6 +224,83 @@ func TestDockerfileBuild(t *testing.T) {
 	jsonConfig := filepath.Join(repo, "examples", "json", "caddy.json")
 	if out, err = run(t, dir, bin, "validate", "--config", jsonConfig); err != nil {
 		t.Errorf("caddy validate --config %s: %v\n%s", jsonConfig, err, out)
+	}
+
+	t.Run("serves", func(t *testing.T) { serveBuilt(t, dir, bin, repo) })
+}
+
+// serveBuilt runs the built binary on the auth-gateway example, one
+// site-level directive over forward_auth, handle blocks and a page the site
+// writes in handle_response, in front of the legacy backend, and checks it
+// answers as the in-process Caddy of the tests does.
+func serveBuilt(t *testing.T, dir, bin, repo string) {
+	backend := httptest.NewServer(legacy.New())
+	t.Cleanup(backend.Close)
+	up := strings.TrimPrefix(backend.URL, "http://")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+
+	site, err := os.ReadFile(filepath.Join(repo, "examples", "auth-gateway", "Caddyfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "auth-gateway.Caddyfile")
+	global := "{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n}\n"
+	if err := os.WriteFile(cfg, append([]byte(global), site...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), bin, "run", "--config", cfg, "--adapter", "caddyfile")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "SITE_ADDR=http://"+addr, "AUTH="+up, "LEGACY="+up,
+		"XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "XDG_DATA_HOME="+filepath.Join(dir, "data"))
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the built Caddy never listened on %s:\n%s", addr, logs.String())
+		}
+	}
+
+	get := func(path string, token bool) (*http.Response, string) {
+		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+		if token {
+			req.Header.Set("Authorization", "Bearer "+legacy.DemoToken)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res, string(body)
+	}
+	// the auth service's decision passes as it made it
+	if res, body := get("/ok", false); res.StatusCode != 401 || res.Header.Get("Proxy-Status") != "" || !strings.Contains(body, "Log in first") {
+		t.Errorf("GET /ok without a token: %d %v %q, want the auth service's own 401", res.StatusCode, res.Header, body)
+	}
+	// the backend's 500 page, under a handle block, is replaced
+	if res, body := get("/error", true); res.StatusCode != 502 || res.Header.Get("Content-Type") != "application/problem+json" ||
+		res.Header.Get("Set-Cookie") != "" || !strings.Contains(body, `"cause":"http_response_status"`) {
+		t.Errorf("GET /error: %d %v %q, want the module's 502", res.StatusCode, res.Header, body)
+	}
+	// the page the site writes in handle_response passes untouched
+	if res, body := get("/reports/unavailable", true); res.StatusCode != 503 || body != "Reports are being rebuilt; come back in a few minutes." {
+		t.Errorf("GET /reports/unavailable: %d %q, want the site's own page", res.StatusCode, body)
 	}
 }
 
