@@ -1,54 +1,43 @@
 package caddyupstreamerrors_test
 
 import (
-	"bytes"
-	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig"
-
-	upstreamerrors "github.com/caddy-upstream-errors/caddy-upstream-errors/module"
 )
 
-// docsBlocks returns the code blocks in language lang of every page in
-// docs/, by page.
-func docsBlocks(t *testing.T, lang string) map[string][]string {
+// docsPages returns the pages in docs/.
+func docsPages(t *testing.T) []string {
 	t.Helper()
 	pages, err := filepath.Glob("docs/*.md")
 	if err != nil || len(pages) == 0 {
 		t.Fatalf("no pages in docs/: %v", err)
 	}
-	out := make(map[string][]string)
-	for _, page := range pages {
-		data, err := os.ReadFile(page)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range fence.FindAllStringSubmatch(string(data), -1) {
-			if m[1] == lang {
-				out[page] = append(out[page], m[2])
-			}
-		}
-	}
-	return out
+	return pages
 }
 
-// TestDocsCaddyfiles adapts every Caddyfile in docs/ as it is written, so
-// a recipe cannot drift from the directive.
+// TestDocsCaddyfiles adapts every Caddyfile in docs/, a snippet of
+// directives in a site, so a recipe cannot drift from the directive; none
+// may warn.
 func TestDocsCaddyfiles(t *testing.T) {
 	adapter := caddyconfig.GetAdapter("caddyfile")
+	page := errorPage(t)
 	n := 0
-	for page, blocks := range docsBlocks(t, "caddyfile") {
-		for _, b := range blocks {
+	for _, doc := range docsPages(t) {
+		for _, b := range blocksOf(codeBlocks(t, doc), "caddyfile") {
 			n++
-			_, warns, err := adapter.Adapt([]byte(b), map[string]any{"filename": page})
+			cf := asCaddyfile(strings.ReplaceAll(b.body, "/etc/caddy/error.html", page))
+			_, warns, err := adapter.Adapt([]byte(cf), map[string]any{"filename": doc})
 			if err != nil {
-				t.Errorf("%s: Caddyfile does not adapt: %v\n%s", page, err, b)
+				t.Errorf("%s:%d: Caddyfile does not adapt: %v\n%s", doc, b.line, err, cf)
 			}
 			if len(warns) > 0 {
-				t.Errorf("%s: Caddyfile adapts with warnings: %v\n%s", page, warns, b)
+				t.Errorf("%s:%d: Caddyfile adapts with warnings: %v\n%s", doc, b.line, warns, cf)
 			}
 		}
 	}
@@ -57,29 +46,103 @@ func TestDocsCaddyfiles(t *testing.T) {
 	}
 }
 
-// TestDocsJSON decodes each handler JSON in docs/ strictly and validates it.
+// TestDocsJSON decodes each handler JSON in docs/ strictly and validates
+// it; every other JSON block must parse, log excerpts line by line.
 func TestDocsJSON(t *testing.T) {
-	for page, blocks := range docsBlocks(t, "json") {
-		for _, b := range blocks {
-			var m map[string]any
-			if err := json.Unmarshal([]byte(b), &m); err != nil {
-				t.Fatalf("%s: %v\n%s", page, err, b)
-			}
-			if m["handler"] != "upstream_errors" {
+	for _, doc := range docsPages(t) {
+		for _, b := range blocksOf(codeBlocks(t, doc), "json") {
+			if isLogBlock(b.body) {
 				continue
 			}
-			delete(m, "handler")
-			cfg, _ := json.Marshal(m)
-			dec := json.NewDecoder(bytes.NewReader(cfg))
-			dec.DisallowUnknownFields()
-			var h upstreamerrors.Handler
-			if err := dec.Decode(&h); err != nil {
-				t.Errorf("%s: %v\n%s", page, err, b)
+			checkHandlerJSON(t, fmt.Sprintf("%s:%d", doc, b.line), b.body)
+		}
+	}
+}
+
+// TestDocsDemo checks the demo's answers, log entries and load messages
+// that docs/ quotes, as TestReadmeDemo does for the README.
+func TestDocsDemo(t *testing.T) {
+	n := 0
+	for _, doc := range docsPages(t) {
+		t.Run(filepath.Base(doc), func(t *testing.T) {
+			n += checkDemoQuotes(t, doc)
+		})
+	}
+	if n == 0 {
+		t.Error("docs/ quotes nothing of the demo")
+	}
+}
+
+// markdownLink matches a link's target; images and autolinks aside.
+var markdownLink = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+
+// TestDocsLinks checks every relative link of the README and docs/: the
+// file exists, and an anchor names a heading of it.
+func TestDocsLinks(t *testing.T) {
+	pages := append([]string{"README.md", "examples/json/README.md"}, docsPages(t)...)
+	for _, page := range pages {
+		data, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range markdownLink.FindAllStringSubmatch(string(data), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
 				continue
 			}
-			if err := h.Validate(); err != nil {
-				t.Errorf("%s: %v\n%s", page, err, b)
+			file, anchor, _ := strings.Cut(target, "#")
+			path := page
+			if file != "" {
+				path = filepath.Join(filepath.Dir(page), file)
+				if _, err := os.Stat(path); err != nil {
+					t.Errorf("%s: link to %s: %v", page, target, err)
+					continue
+				}
+			}
+			if anchor == "" {
+				continue
+			}
+			if !hasAnchor(t, path, anchor) {
+				t.Errorf("%s: link to %s: %s has no heading #%s", page, target, path, anchor)
 			}
 		}
 	}
+}
+
+// hasAnchor reports whether a Markdown page has a heading whose GitHub
+// anchor is anchor.
+func hasAnchor(t *testing.T, page, anchor string) bool {
+	t.Helper()
+	data, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inCode := false
+	for l := range strings.SplitSeq(string(data), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "```") {
+			inCode = !inCode
+		}
+		if inCode || !strings.HasPrefix(l, "#") {
+			continue
+		}
+		if slug(strings.TrimLeft(l, "# ")) == anchor {
+			return true
+		}
+	}
+	return false
+}
+
+// slug is GitHub's anchor for a heading: lower case, spaces as dashes,
+// punctuation other than dashes and underscores dropped.
+func slug(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
+		switch {
+		case r == ' ':
+			b.WriteRune('-')
+		case r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
