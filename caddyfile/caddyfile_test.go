@@ -140,7 +140,7 @@ func compact(t *testing.T, s string) string {
 // name that goes missing or appears fails the tests.
 const (
 	subdirectives = "discard_limit, format, intercept, keep_headers, maintenance, member, pass_json, proxy_status, request_id_header, retry_after, status, template, type"
-	causeCodes    = "connection_read_timeout, connection_refused, connection_terminated, connection_timeout, destination_overloaded, destination_unavailable, dns_error, dns_timeout, http_protocol_error, http_response_status, http_response_timeout, maintenance, proxy_internal_error, tls_certificate_error, tls_protocol_error, upstream_error"
+	causeCodes    = "connection_read_timeout, connection_refused, connection_terminated, connection_timeout, destination_overloaded, destination_unavailable, dns_error, dns_timeout, http_protocol_error, http_response_timeout, maintenance, proxy_internal_error, tls_certificate_error, tls_protocol_error, upstream_error"
 )
 
 // TestAdaptErrors lists bad configurations with the exact error a user
@@ -163,6 +163,7 @@ func TestAdaptErrors(t *testing.T) {
 		{"status with three values", []string{"!status connection_refused 502 503"}, "status takes a key and a status, as in `status connection_refused 503`"},
 		{"status not a number", []string{"!status connection_refused abc"}, `status: "abc" is not a status code; it must be 500-599`},
 		{"status overflowing", []string{"!status timeout 99999999999999999999"}, `status: "99999999999999999999" is not a status code; it must be 500-599`},
+		{"status for replaced responses", []string{"!status http_response_status 503"}, "status: key \"http_response_status\" cannot be mapped: a replaced upstream response is answered by its status; map that status (as in `status 500 503`) or \"5xx\""},
 		{"status not 5xx", []string{"!status timeout 404"}, `status: "timeout" maps to 404, which is not 500-599: upstream failures are answered with a 5xx status`},
 		{"status outside HTTP", []string{"!status connection_refused 999"}, `status: "connection_refused" maps to 999, which is not 500-599: upstream failures are answered with a 5xx status`},
 		{"status unknown key", []string{"!status refused 502"}, `status: key "refused" is not a cause code, "timeout", "5xx" or an upstream 5xx status; cause codes: ` + causeCodes},

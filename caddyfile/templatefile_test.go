@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -13,23 +12,17 @@ import (
 	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/testcaddy"
 )
 
-// readmeFullerExample returns the README's fuller example, served on a
-// loopback port, with its template path replaced by page.
-func readmeFullerExample(t *testing.T, page string) string {
+// templateSite is a site whose directive reads its HTML body from page,
+// served on a loopback port.
+func templateSite(t *testing.T, page string) string {
 	t.Helper()
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
+	return fmt.Sprintf(`http://127.0.0.1:%d {
+	upstream_errors {
+		template html file %s
 	}
-	for _, m := range regexp.MustCompile("(?s)```caddyfile\\n(.*?)```").FindAllStringSubmatch(string(readme), -1) {
-		if strings.Contains(m[1], "template html file /etc/caddy/error.html") && strings.HasPrefix(m[1], "example.com {") {
-			site := fmt.Sprintf("http://127.0.0.1:%d {", testcaddy.FreePort(t))
-			cfg := strings.Replace(m[1], "example.com {", site, 1)
-			return strings.ReplaceAll(cfg, "/etc/caddy/error.html", page)
-		}
-	}
-	t.Fatal("no fuller example with a template file in the README")
-	return ""
+	reverse_proxy 127.0.0.1:1
+}
+`, testcaddy.FreePort(t), page)
 }
 
 // TestTemplateFileReadAtProvision: `caddy adapt` (and `caddy validate`'s
@@ -38,7 +31,7 @@ func readmeFullerExample(t *testing.T, page string) string {
 // the file, when it is missing or broken.
 func TestTemplateFileReadAtProvision(t *testing.T) {
 	page := filepath.Join(t.TempDir(), "error.html")
-	cfg, err := adapt(t, readmeFullerExample(t, page))
+	cfg, err := adapt(t, templateSite(t, page))
 	if err != nil {
 		t.Fatalf("adapting without the template file: %v", err)
 	}

@@ -9,6 +9,7 @@
 //	legacy-api    an old API's HTML 4xx pages replaced, its JSON errors passed
 //	site-errors   the site's own errors (file_server, maintenance) in handle_errors
 //	maintenance   a maintenance window switched with a file, the ops network let through
+//	auth-gateway  one site-level directive over forward_auth, with a page of the site's own
 //	json          minimal's configuration as Caddy JSON
 //	demo          the program behind `go run ./examples/demo`
 //	legacy        the misbehaving backend the examples proxy to

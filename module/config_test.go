@@ -32,7 +32,7 @@ func TestJSONConfig(t *testing.T) {
 
 // causeList is every cause a status_map key can name, sorted, as the
 // error on an unknown key lists them.
-const causeList = "connection_read_timeout, connection_refused, connection_terminated, connection_timeout, destination_overloaded, destination_unavailable, dns_error, dns_timeout, http_protocol_error, http_response_status, http_response_timeout, maintenance, proxy_internal_error, tls_certificate_error, tls_protocol_error, upstream_error"
+const causeList = "connection_read_timeout, connection_refused, connection_terminated, connection_timeout, destination_overloaded, destination_unavailable, dns_error, dns_timeout, http_protocol_error, http_response_timeout, maintenance, proxy_internal_error, tls_certificate_error, tls_protocol_error, upstream_error"
 
 // TestJSONConfigErrors loads bad handler JSON into Caddy and checks the
 // end of the error: the module, whether Provision or Validate refused it,
@@ -47,6 +47,7 @@ func TestJSONConfigErrors(t *testing.T) {
 		{`"status_map": {"timeout": 404}`, invalid + `status_map: "timeout" maps to 404, which is not 500-599: upstream failures are answered with a 5xx status`},
 		{`"status_map": {"timeouts": 504}`, invalid + `status_map: key "timeouts" is not a cause code, "timeout", "5xx" or an upstream 5xx status; did you mean "timeout"? Cause codes: ` + causeList},
 		{`"status_map": {"conection_refused": 503}`, invalid + `status_map: key "conection_refused" is not a cause code, "timeout", "5xx" or an upstream 5xx status; did you mean "connection_refused"? Cause codes: ` + causeList},
+		{`"status_map": {"http_response_status": 503}`, invalid + "status_map: key \"http_response_status\" cannot be mapped: a replaced upstream response is answered by its status; map that status (as in `status 500 503`) or \"5xx\""},
 		{`"status_map": {"refused": 503}`, invalid + `status_map: key "refused" is not a cause code, "timeout", "5xx" or an upstream 5xx status; cause codes: ` + causeList},
 		{`"status_map": {"404": 503}`, invalid + `status_map: key "404" is not a cause code, "timeout", "5xx" or an upstream 5xx status; an upstream status key must be 500-599`},
 		{`"intercept": ["5xx", "350"]`, provision + `intercept: "350": only 4xx and 5xx upstream statuses can be intercepted`},

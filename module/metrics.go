@@ -95,8 +95,16 @@ var clientCounters = struct {
 
 // countClient adds one to the client-side series for server and cause.
 func countClient(server, cause string) {
+	if c := clientCounter(server, cause); c != nil {
+		c.Inc()
+	}
+}
+
+// clientCounter returns the client-side series for server and cause,
+// creating it at 0 on first use.
+func clientCounter(server, cause string) prometheus.Counter {
 	if metrics.client == nil {
-		return
+		return nil
 	}
 	k := clientKey{server, cause}
 	clientCounters.RLock()
@@ -108,5 +116,5 @@ func countClient(server, cause string) {
 		clientCounters.m[k] = c
 		clientCounters.Unlock()
 	}
-	c.Inc()
+	return c
 }

@@ -126,8 +126,9 @@ type Handler struct {
 
 	// Custom bodies, keyed by format (`problem`, `json`, `html`, `text`).
 	// A format without one gets the built-in body. A `file` template is
-	// read when the config is provisioned (`caddy run`, `caddy reload`),
-	// not by `caddy adapt` or `caddy validate`.
+	// read when the config is provisioned (`caddy run`, `caddy reload`,
+	// and `caddy validate`, which provisions the same way), not by
+	// `caddy adapt`.
 	Templates map[string]*Template `json:"templates,omitempty"`
 
 	// Extra members added to the built-in `problem` and `json` bodies, such

@@ -2,7 +2,7 @@ package upstreamerrors
 
 // initSeries creates at 0 the series of caddy_http_upstream_errors_total
 // that this handler can count in server: each cause it answers, with the
-// status that cause maps to. A counter that appears only with its first
+// status that cause maps to; and those of the client counter. A counter that appears only with its first
 // failure leaves rate() and ratios without data until then, so an alert
 // cannot tell "no errors" from "not scraped"; Prometheus' guidance for
 // labelled counters is to export them at 0 from the start. The metric is
@@ -25,5 +25,8 @@ func (h *Handler) initSeries(server string) {
 			continue
 		}
 		counter(server, h.statusForCause(cause), cause)
+	}
+	for cause := range clientCauses {
+		clientCounter(server, cause)
 	}
 }

@@ -43,9 +43,8 @@ type series struct {
 	server, status, class, cause string
 }
 
-// scrapeCounter reads the counter's family from the admin endpoint, and
-// its series of the given servers with their values.
-func scrapeCounter(t *testing.T, admin string, servers ...string) (*dto.MetricFamily, map[series]float64) {
+// scrapeFamilies reads every metric family from the admin endpoint.
+func scrapeFamilies(t *testing.T, admin string) map[string]*dto.MetricFamily {
 	t.Helper()
 	res, err := http.Get("http://" + admin + "/metrics")
 	if err != nil {
@@ -57,7 +56,14 @@ func scrapeCounter(t *testing.T, admin string, servers ...string) (*dto.MetricFa
 	if err != nil {
 		t.Fatal(err)
 	}
-	mf := families[metricName]
+	return families
+}
+
+// scrapeCounter reads the counter's family from the admin endpoint, and
+// its series of the given servers with their values.
+func scrapeCounter(t *testing.T, admin string, servers ...string) (*dto.MetricFamily, map[series]float64) {
+	t.Helper()
+	mf := scrapeFamilies(t, admin)[metricName]
 	out := make(map[series]float64)
 	if mf == nil {
 		return nil, out
@@ -131,6 +137,24 @@ func TestSeriesFromProvisioning(t *testing.T) {
 	problems, err := promlint.NewWithMetricFamilies([]*dto.MetricFamily{mf}).Lint()
 	if err != nil || len(problems) > 0 {
 		t.Errorf("promlint: %v %v", problems, err)
+	}
+	// the client counter's series too, one per server and client cause
+	clientSeries := map[string]bool{}
+	for _, m := range scrapeFamilies(t, admin)["caddy_http_upstream_errors_client_total"].GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if (labels["server"] == api || labels["server"] == shop) && m.GetCounter().GetValue() == 0 {
+			clientSeries[labels["server"]+"/"+labels["cause"]] = true
+		}
+	}
+	for _, srv := range []string{api, shop} {
+		for _, cause := range []string{"client_canceled", "client_disconnected", "client_body_incomplete"} {
+			if !clientSeries[srv+"/"+cause] {
+				t.Errorf("no client series at 0 for %s %s: %v", srv, cause, clientSeries)
+			}
+		}
 	}
 
 	res, body, id := request(t, c, "GET", "/")

@@ -77,6 +77,11 @@ const mappedStatuses = "500-599"
 // ValidateStatusMapping checks one status map entry: key names a cause,
 // a group or an upstream 5xx status, and status is a 5xx status.
 func ValidateStatusMapping(key string, status int) error {
+	if key == CauseHTTPResponseStatus {
+		// a replaced response is answered by the status the upstream
+		// sent; a key for the cause would be accepted and never used
+		return fmt.Errorf("key %q cannot be mapped: a replaced upstream response is answered by its status; map that status (as in `status 500 503`) or %q", key, Group5xx)
+	}
 	if !validMapKey(key) {
 		msg := fmt.Sprintf("key %q is not a cause code, %q, %q or an upstream 5xx status", key, GroupTimeout, Group5xx)
 		if _, err := strconv.Atoi(key); err == nil {
@@ -85,7 +90,7 @@ func ValidateStatusMapping(key string, status int) error {
 		}
 		// a misspelled cause is the likely mistake: name the nearest
 		// key and every cause, as the cause table is not at hand
-		codes := CauseCodes()
+		codes := slices.DeleteFunc(CauseCodes(), func(c string) bool { return c == CauseHTTPResponseStatus })
 		return errors.New(msg + suggest.Hint(key, slices.Concat(codes, []string{GroupTimeout, Group5xx}), "cause codes", codes))
 	}
 	if !isServerError(status) {

@@ -66,7 +66,7 @@ func TestStatusResolution(t *testing.T) {
 
 // sortedCauses is every cause a status map can name, sorted, as an
 // unknown key's error lists them.
-const sortedCauses = "connection_read_timeout, connection_refused, connection_terminated, connection_timeout, destination_overloaded, destination_unavailable, dns_error, dns_timeout, http_protocol_error, http_response_status, http_response_timeout, maintenance, proxy_internal_error, tls_certificate_error, tls_protocol_error, upstream_error"
+const sortedCauses = "connection_read_timeout, connection_refused, connection_terminated, connection_timeout, destination_overloaded, destination_unavailable, dns_error, dns_timeout, http_protocol_error, http_response_timeout, maintenance, proxy_internal_error, tls_certificate_error, tls_protocol_error, upstream_error"
 
 // TestValidate checks the JSON config's errors, which name JSON fields,
 // without loading Caddy.
