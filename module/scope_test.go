@@ -482,3 +482,26 @@ func TestForwardAuthDecisions(t *testing.T) {
 		}
 	})
 }
+
+// TestHandleResponseErrorReachesHandleErrors checks that an `error` a site
+// raises in handle_response is the site's own, under a site-level
+// directive: it reaches handle_errors untouched, with its own status.
+func TestHandleResponseErrorReachesHandleErrors(t *testing.T) {
+	page := testcaddy.HTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		legacyError(w, false)
+	}))
+	c := testcaddy.StartCaddyfile(t, `upstream_errors
+handle {
+	reverse_proxy `+page+` {
+		@e status 500
+		handle_response @e {
+			error "reports are rebuilding" 503
+		}
+	}
+}
+handle_errors {
+	respond "site error {err.status_code}: {err.message}" {err.status_code}
+}`)
+	res, body, id := request(t, c, "GET", "/reports")
+	expectUntouched(t, c, res, body, id, 503, "site error 503: reports are rebuilding")
+}
