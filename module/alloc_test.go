@@ -104,19 +104,7 @@ func TestPassThroughAllocations(t *testing.T) {
 		t.Skip("the race detector makes sync.Pool drop items at random")
 	}
 	h, w, req := passThroughSetup(t)
-
-	bare := testing.AllocsPerRun(1000, func() {
-		w.reset()
-		if err := passThroughNext.ServeHTTP(w, req); err != nil {
-			t.Fatal(err)
-		}
-	})
-	wrapped := testing.AllocsPerRun(1000, func() {
-		w.reset()
-		if err := h.ServeHTTP(w, req, passThroughNext); err != nil {
-			t.Fatal(err)
-		}
-	})
+	bare, wrapped := allocsAround(t, h, w, req, passThroughNext, nil)
 
 	if w.status != http.StatusOK || w.n != len(passBody) {
 		t.Fatalf("got status %d and %d body bytes; want 200 and %d", w.status, w.n, len(passBody))
@@ -127,6 +115,26 @@ func TestPassThroughAllocations(t *testing.T) {
 	if extra := wrapped - bare; extra != 0 {
 		t.Errorf("pass-through costs %v allocations per request beyond the next handler's (%v); want 0", extra, bare)
 	}
+}
+
+// allocsAround returns the allocations per request of next alone and of
+// h around next, each request on a reset writer after prepare.
+func allocsAround(t *testing.T, h *Handler, w *nopResponseWriter, req *http.Request, next caddyhttp.Handler, prepare func()) (bare, wrapped float64) {
+	t.Helper()
+	run := func(serve func() error) float64 {
+		return testing.AllocsPerRun(1000, func() {
+			w.reset()
+			if prepare != nil {
+				prepare()
+			}
+			if err := serve(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	bare = run(func() error { return next.ServeHTTP(w, req) })
+	wrapped = run(func() error { return h.ServeHTTP(w, req, next) })
+	return bare, wrapped
 }
 
 // rewindBody is a request body that can be read again, allocation-free.
@@ -166,17 +174,7 @@ func TestPassThroughAllocationsWithBody(t *testing.T) {
 		r.Body.Close()
 		return passThroughNext.ServeHTTP(w, r)
 	})
-	run := func(handler func() error) float64 {
-		return testing.AllocsPerRun(1000, func() {
-			w.reset()
-			body.off = 0
-			if err := handler(); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
-	bare := run(func() error { return next.ServeHTTP(w, req) })
-	wrapped := run(func() error { return h.ServeHTTP(w, req, next) })
+	bare, wrapped := allocsAround(t, h, w, req, next, func() { body.off = 0 })
 	if body.off != len(body.data) || req.Body != body {
 		t.Fatalf("read %d of %d body bytes, body restored %v", body.off, len(body.data), req.Body == body)
 	}
@@ -195,16 +193,7 @@ func TestPassThroughAllocationsEmptyBody(t *testing.T) {
 	}
 	h, w, req := passThroughSetup(t)
 	req.Body, req.ContentLength = io.NopCloser(&rewindBody{}), 0
-	run := func(handler func() error) float64 {
-		return testing.AllocsPerRun(1000, func() {
-			w.reset()
-			if err := handler(); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
-	bare := run(func() error { return passThroughNext.ServeHTTP(w, req) })
-	wrapped := run(func() error { return h.ServeHTTP(w, req, passThroughNext) })
+	bare, wrapped := allocsAround(t, h, w, req, passThroughNext, nil)
 	if extra := wrapped - bare; extra != 0 {
 		t.Errorf("pass-through of a request without content costs %v allocations beyond the next handler's (%v); want 0", extra, bare)
 	}

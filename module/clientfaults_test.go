@@ -54,6 +54,28 @@ func leaveBeforeAnswer(t *testing.T, c *testcaddy.Caddy, path, id string) []test
 	return c.WaitEntries(id, 5*time.Second)
 }
 
+// getWithID sends a GET for path with the request ID id.
+func getWithID(t *testing.T, c *testcaddy.Caddy, path, id string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("GET", c.URL(path), nil)
+	req.Header.Set("X-Request-ID", id)
+	res, err := c.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// oneEntry waits for the module's one log entry for id.
+func oneEntry(t *testing.T, c *testcaddy.Caddy, id string) testcaddy.Entry {
+	t.Helper()
+	es := c.WaitEntries(id, 5*time.Second)
+	if len(es) != 1 {
+		t.Fatalf("want 1 entry, got %v", es)
+	}
+	return es[0]
+}
+
 // TestClientCutsItsRequestBody checks that a request body the client
 // breaks off is the client's fault: answered 400 with the connection
 // closed, logged at info as a client error, counted apart from upstream
@@ -167,22 +189,13 @@ handle /cut {
 
 	t.Run("in the middle of a stream", func(t *testing.T) {
 		before := readCounts(t, c)
-		req, _ := http.NewRequest("GET", c.URL("/events"), nil)
-		req.Header.Set("X-Request-ID", "closes-tab")
-		res, err := c.Client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := getWithID(t, c, "/events", "closes-tab")
 		line, err := bufio.NewReader(res.Body).ReadString('\n')
 		if err != nil || !strings.HasPrefix(line, "data: ") {
 			t.Fatalf("first event %q, %v", line, err)
 		}
 		res.Body.Close() // the user closes the tab
-		es := c.WaitEntries("closes-tab", 5*time.Second)
-		if len(es) != 1 {
-			t.Fatalf("want 1 entry, got %v", es)
-		}
-		if e := es[0]; e["level"] != "debug" || e["msg"] != "client error" || e["cause"] != "client_disconnected" || e["status"] != float64(200) {
+		if e := oneEntry(t, c, "closes-tab"); e["level"] != "debug" || e["msg"] != "client error" || e["cause"] != "client_disconnected" || e["status"] != float64(200) {
 			t.Errorf("entry %v, want a debug client error with the 200 that was sent", e)
 		}
 		expectCounted(t, c, before, 0, 1)
@@ -190,21 +203,12 @@ handle /cut {
 
 	t.Run("upstream cuts its body", func(t *testing.T) {
 		before := readCounts(t, c)
-		req, _ := http.NewRequest("GET", c.URL("/cut"), nil)
-		req.Header.Set("X-Request-ID", "upstream-cuts")
-		res, err := c.Client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := getWithID(t, c, "/cut", "upstream-cuts")
 		if _, err := io.ReadAll(res.Body); err == nil {
 			t.Errorf("a cut body read as complete")
 		}
 		res.Body.Close()
-		es := c.WaitEntries("upstream-cuts", 5*time.Second)
-		if len(es) != 1 {
-			t.Fatalf("want 1 entry, got %v", es)
-		}
-		if e := es[0]; e["level"] != "error" || e["msg"] != "upstream error" || e["cause"] != "http_response_incomplete" {
+		if e := oneEntry(t, c, "upstream-cuts"); e["level"] != "error" || e["msg"] != "upstream error" || e["cause"] != "http_response_incomplete" {
 			t.Errorf("entry %v, want an upstream error", e)
 		}
 		expectCounted(t, c, before, 1, 0)

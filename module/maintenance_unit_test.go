@@ -230,18 +230,7 @@ func TestMaintenancePassThroughAllocations(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, w, req := maintenanceSetup(t, tc.m)
-			bare := testing.AllocsPerRun(1000, func() {
-				w.reset()
-				if err := passThroughNext.ServeHTTP(w, req); err != nil {
-					t.Fatal(err)
-				}
-			})
-			wrapped := testing.AllocsPerRun(1000, func() {
-				w.reset()
-				if err := h.ServeHTTP(w, req, passThroughNext); err != nil {
-					t.Fatal(err)
-				}
-			})
+			bare, wrapped := allocsAround(t, h, w, req, passThroughNext, nil)
 			if w.status != http.StatusOK || w.n != len(passBody) {
 				t.Fatalf("got status %d and %d body bytes; want the next handler's 200", w.status, w.n)
 			}
