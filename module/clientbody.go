@@ -7,31 +7,23 @@ import (
 
 // clientBody stands in for the request body while the next handler runs,
 // to tell a body the client cut short (the client's fault, answered 400)
-// from an upstream that failed. It lives in the pooled writer, so watching
-// a body allocates nothing.
+// from an upstream that failed.
 //
-// A transport may still read or close the body after the handler returns
-// (net/http documents that RoundTrip may close it from another goroutine),
-// so a writer whose body is still lent is never reused: the transport's
-// late reads must reach that request's body, not the next one's.
+// A transport may read or close the body after the handler returned, from
+// any goroutine and in any order: net/http lets RoundTrip close it later
+// from another goroutine, and an HTTP/2 stream keeps writing it after the
+// response head arrived. Nothing says when a transport has made its last
+// call, so no point in time makes the stand-in safe to reuse. One is made
+// for each request that has a body and is never changed once lent: the
+// pooled writer only points at it and lets go of it when released, so a
+// late call always reaches its own request's body, never nil and never a
+// later request's. Requests without content, the bulk of a site's traffic,
+// lend nothing and cost nothing.
 type clientBody struct {
-	rc    io.ReadCloser
-	state atomic.Int32
-	err   atomic.Pointer[error]
-}
-
-// clientBody states.
-const (
-	bodyIdle     int32 = iota // not handed out
-	bodyLent                  // the next handler may be reading it
-	bodyClosed                // closed by whoever read it
-	bodyOrphaned              // the handler returned while it was lent
-)
-
-// lend starts watching rc.
-func (b *clientBody) lend(rc io.ReadCloser) {
-	b.rc = rc
-	b.state.Store(bodyLent)
+	// rc is the client's body; set before the stand-in is lent, never
+	// changed after.
+	rc  io.ReadCloser
+	err atomic.Pointer[error]
 }
 
 // Read reads the client's body and remembers the first failure. io.EOF
@@ -47,13 +39,14 @@ func (b *clientBody) Read(p []byte) (int, error) {
 }
 
 // Close closes the client's body.
-func (b *clientBody) Close() error {
-	b.state.CompareAndSwap(bodyLent, bodyClosed)
-	return b.rc.Close()
-}
+func (b *clientBody) Close() error { return b.rc.Close() }
 
-// failure returns the error reading the client's body, if any.
+// failure returns the error reading the client's body, if any. A request
+// without a body (b nil) has none.
 func (b *clientBody) failure() error {
+	if b == nil {
+		return nil
+	}
 	if p := b.err.Load(); p != nil {
 		return *p
 	}
@@ -61,18 +54,6 @@ func (b *clientBody) failure() error {
 }
 
 // failed reports whether reading the client's body failed.
-func (b *clientBody) failed() bool { return b.err.Load() != nil }
-
-// settle ends the loan when the handler returns. It reports false when
-// the body may still be read, so its writer must not be reused.
-func (b *clientBody) settle() bool {
-	if b.state.CompareAndSwap(bodyLent, bodyOrphaned) {
-		return false
-	}
-	b.rc = nil
-	b.state.Store(bodyIdle)
-	b.err.Store(nil)
-	return true
-}
+func (b *clientBody) failed() bool { return b != nil && b.err.Load() != nil }
 
 var _ io.ReadCloser = (*clientBody)(nil)

@@ -64,8 +64,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	// though Caddy's server may have wrapped an empty one; the proxy never
 	// hands such a body to its transport, which would close it
 	if prevBody != nil && prevBody != http.NoBody && r.ContentLength != 0 {
-		rw.body.lend(prevBody)
-		r.Body = &rw.body
+		rw.body = &clientBody{rc: prevBody}
+		r.Body = rw.body
 	}
 	defer func() {
 		r.Cancel = prevCancel //nolint:staticcheck

@@ -64,8 +64,10 @@ type responseWriter struct {
 	// held marks the proxy's 499 for a request whose body the client cut
 	// short; it is not written, as ServeHTTP answers 400 instead.
 	held bool
-	// body watches the client's request body for a read error.
-	body      clientBody
+	// body watches the client's request body for a read error; nil for
+	// a request without one. The transport may keep it after release:
+	// the writer only lets go of it.
+	body      *clientBody
 	discarded int64
 	// discardBy is when draining an intercepted body is given up, so a
 	// body that drips forever costs bounded time as well as memory.
@@ -124,12 +126,9 @@ func newResponseWriter(h *Handler, w http.ResponseWriter, repl *caddy.Replacer) 
 	return rw
 }
 
-// release returns rw to the pool, unless a transport may still read the
-// request body it lent.
+// release returns rw to the pool. A request body it lent stays with the
+// transport: reset drops rw's pointer to it, nothing else.
 func (rw *responseWriter) release() {
-	if !rw.body.settle() {
-		return
-	}
 	rw.reset()
 	writerPool.Put(rw)
 }
