@@ -1,0 +1,149 @@
+package upstreamerrors
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+// documentedCheckEvery is the period the docs promise: a toggle of the
+// flag file takes effect within about a second.
+const documentedCheckEvery = time.Second
+
+// withCheckEvery sets the watch period for one test.
+func withCheckEvery(t *testing.T, d time.Duration) {
+	prev := maintenanceCheckEvery
+	maintenanceCheckEvery = d
+	t.Cleanup(func() { maintenanceCheckEvery = prev })
+}
+
+// TestMaintenanceToggleWithinASecond measures the promise: with the
+// documented period, a flag file created after provisioning puts the
+// handler in maintenance within about a second, and its removal takes it
+// out as fast, by the watcher alone.
+func TestMaintenanceToggleWithinASecond(t *testing.T) {
+	withCheckEvery(t, documentedCheckEvery)
+	flag := filepath.Join(t.TempDir(), "maintenance")
+	w, err := newMaintenanceWatch(&Maintenance{File: flag}, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	// "about a second": one period, plus scheduling on a busy machine
+	promise := documentedCheckEvery + documentedCheckEvery/2
+	seen := func(want bool) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for (w.window.Load() != nil) != want {
+			if time.Since(start) > 10*documentedCheckEvery {
+				t.Fatalf("the watcher did not see the file %v within %v", map[bool]string{true: "appear", false: "go"}[want], 10*documentedCheckEvery)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return time.Since(start)
+	}
+	if w.window.Load() != nil {
+		t.Fatal("in maintenance before the file exists")
+	}
+	if err := os.WriteFile(flag, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if took := seen(true); took > promise {
+		t.Errorf("maintenance began %v after the file appeared, want within about a second (%v)", took, promise)
+	}
+	if err := os.Remove(flag); err != nil {
+		t.Fatal(err)
+	}
+	if took := seen(false); took > promise {
+		t.Errorf("maintenance ended %v after the file went, want within about a second (%v)", took, promise)
+	}
+}
+
+// TestMaintenanceWatchUsesItsPeriod checks the watcher checks at the
+// configured period and not at some fixed one: with a period of an hour
+// nothing is seen, with a short one the file is found.
+func TestMaintenanceWatchUsesItsPeriod(t *testing.T) {
+	for _, tc := range []struct {
+		period time.Duration
+		wait   time.Duration
+		want   bool
+	}{
+		{period: time.Hour, wait: 300 * time.Millisecond, want: false},
+		{period: 5 * time.Millisecond, wait: 10 * time.Second, want: true},
+	} {
+		withCheckEvery(t, tc.period)
+		flag := filepath.Join(t.TempDir(), "maintenance")
+		w, err := newMaintenanceWatch(&Maintenance{File: flag}, zap.NewNop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(flag, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(tc.wait)
+		for w.window.Load() == nil && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		w.close()
+		if got := w.window.Load() != nil; got != tc.want {
+			t.Errorf("period %v: file seen within %v = %v, want %v", tc.period, tc.wait, got, tc.want)
+		}
+	}
+}
+
+// TestMaintenanceUncheckableFile specifies a flag file whose existence
+// cannot be told (a path through a regular file, as a mistyped or
+// unreadable directory gives): requests are served, not held in
+// maintenance, and the problem is logged once, not on every check.
+func TestMaintenanceUncheckableFile(t *testing.T) {
+	dir := t.TempDir()
+	notDir := filepath.Join(dir, "file")
+	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	core, logs := observer.New(zapcore.WarnLevel)
+	w := &maintenanceWatch{file: filepath.Join(notDir, "maintenance"), logger: zap.New(core)}
+	w.window.Store(&maintenanceWindow{}) // was in maintenance before
+	for range 3 {
+		w.check()
+	}
+	if w.window.Load() != nil {
+		t.Error("in maintenance while the file cannot be checked; requests must be served")
+	}
+	if n := logs.Len(); n != 1 || !strings.Contains(logs.All()[0].Message, "cannot be checked") {
+		t.Errorf("%d warnings after three checks, want one saying the file cannot be checked: %v", n, logs.All())
+	}
+}
+
+// TestMaintenanceCloseWaitsForWatcher specifies close: when it returns,
+// the watching goroutine has ended, so a reload or a stop leaves none
+// behind checking an old config's file.
+func TestMaintenanceCloseWaitsForWatcher(t *testing.T) {
+	withCheckEvery(t, time.Millisecond)
+	for range 20 {
+		w, err := newMaintenanceWatch(&Maintenance{File: filepath.Join(t.TempDir(), "maintenance")}, zap.NewNop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond) // let it tick
+		w.close()
+		if watcherRunning() {
+			t.Fatal("a watcher goroutine is still running after close returned")
+		}
+		w.close() // closing again is harmless
+	}
+}
+
+// watcherRunning reports whether any maintenance watcher goroutine runs.
+func watcherRunning() bool {
+	buf := make([]byte, 1<<20)
+	n := runtime.Stack(buf, true)
+	return strings.Contains(string(buf[:n]), "(*maintenanceWatch).run")
+}

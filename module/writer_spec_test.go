@@ -1,0 +1,136 @@
+package upstreamerrors
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// TestDiscardLimitIsInclusive specifies discard_limit as the most bytes
+// of an intercepted body that are read: a body of exactly the limit is
+// drained, whether written in pieces or announced by Content-Length, and
+// one byte more is not.
+func TestDiscardLimitIsInclusive(t *testing.T) {
+	h := provisioned(t) // DiscardLimit 8
+	limit := int(h.DiscardLimit)
+	for _, tc := range []struct {
+		name      string
+		announced bool
+		size      int
+		wantErr   error
+	}{
+		{name: "exactly the limit, written", size: limit},
+		{name: "one over, written", size: limit + 1, wantErr: errDiscardLimit},
+		{name: "exactly the limit, announced", announced: true, size: limit},
+		{name: "one over, announced", announced: true, size: limit + 1, wantErr: errDiscardLimit},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rw := newResponseWriter(h, httptest.NewRecorder(), upstreamRepl(500))
+			defer rw.release()
+			if tc.announced {
+				rw.Header().Set("Content-Length", strconv.Itoa(tc.size))
+			}
+			rw.WriteHeader(500)
+			var err error
+			for i := 0; i < tc.size && err == nil; i++ {
+				_, err = rw.Write([]byte{'x'})
+			}
+			if !errors.Is(err, tc.wantErr) {
+				t.Errorf("draining %d bytes: %v, want %v", tc.size, err, tc.wantErr)
+			}
+			if tc.wantErr == nil && rw.discarded != int64(tc.size) {
+				t.Errorf("discarded %d bytes, want %d", rw.discarded, tc.size)
+			}
+		})
+	}
+}
+
+// TestDrainDeadline specifies the discard window: a body still coming
+// when it ends is given up, and the failure is named for the window; a
+// body that breaks before it is named as a failed body.
+func TestDrainDeadline(t *testing.T) {
+	h := provisioned(t)
+	rw := newResponseWriter(h, httptest.NewRecorder(), upstreamRepl(500))
+	defer rw.release()
+	rw.WriteHeader(500)
+	if _, err := rw.Write([]byte("x")); err != nil {
+		t.Fatalf("within the window: %v", err)
+	}
+	if err := rw.drainError(); !errors.Is(err, errBodyFailed) {
+		t.Errorf("a body that broke within the window: %v, want errBodyFailed", err)
+	}
+	rw.discardBy = time.Now().Add(-time.Millisecond) // the window has ended
+	if _, err := rw.Write([]byte("x")); !errors.Is(err, errDiscardTime) {
+		t.Errorf("after the window: %v, want errDiscardTime", err)
+	}
+	rw.drainErr = nil
+	if err := rw.drainError(); !errors.Is(err, errDiscardTime) {
+		t.Errorf("a body abandoned by the timer: %v, want errDiscardTime", err)
+	}
+	if _, err := rw.ReadFrom(bytes.NewReader([]byte("more"))); !errors.Is(err, errDiscardTime) {
+		t.Errorf("ReadFrom after the window: %v, want errDiscardTime", err)
+	}
+}
+
+// TestSwitchingProtocolsIsFinal specifies that 101 ends the head like
+// any final status (the connection then belongs to the new protocol),
+// while other 1xx pass as interim responses and leave the final head to
+// come, intercepted or not.
+func TestSwitchingProtocolsIsFinal(t *testing.T) {
+	h := provisioned(t)
+	rec := httptest.NewRecorder()
+	rw := newResponseWriter(h, rec, upstreamRepl(101))
+	rw.WriteHeader(http.StatusSwitchingProtocols)
+	if !rw.wroteHeader || rw.status != http.StatusSwitchingProtocols || rec.Code != http.StatusSwitchingProtocols {
+		t.Errorf("101: wroteHeader=%v status=%d on the wire %d; want a final 101", rw.wroteHeader, rw.status, rec.Code)
+	}
+	rw.WriteHeader(500) // nothing may follow a final head
+	if rw.intercepted || rec.Code != http.StatusSwitchingProtocols {
+		t.Errorf("a head after 101 was taken: intercepted=%v code=%d", rw.intercepted, rec.Code)
+	}
+	rw.release()
+
+	rec = httptest.NewRecorder()
+	rw = newResponseWriter(h, rec, upstreamRepl(500))
+	defer rw.release()
+	rw.WriteHeader(http.StatusContinue)
+	if rw.wroteHeader || rw.status != 0 {
+		t.Errorf("100 ended the head: wroteHeader=%v status=%d", rw.wroteHeader, rw.status)
+	}
+	rw.WriteHeader(500)
+	if !rw.intercepted {
+		t.Error("the final 500 after a 100 was not intercepted")
+	}
+}
+
+// brokenBody fails like a client that cut its upload short.
+type brokenBody struct{}
+
+func (brokenBody) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }
+func (brokenBody) Close() error             { return nil }
+
+// TestProxy499HeldForBrokenBody specifies the held branch: when the proxy
+// gives up with 499 because the client's request body broke, the 499 is
+// not written (the handler answers 400 instead); a 499 without a broken
+// body, a client that left, is written as the proxy wrote it.
+func TestProxy499HeldForBrokenBody(t *testing.T) {
+	h := provisioned(t)
+	for _, broken := range []bool{true, false} {
+		rec := httptest.NewRecorder()
+		rw := newResponseWriter(h, rec, nil)
+		rw.body = &clientBody{rc: brokenBody{}}
+		if broken {
+			_, _ = io.ReadAll(rw.body)
+		}
+		rw.WriteHeader(statusClientClosed)
+		if rw.held != broken || rw.wroteHeader == broken || (rec.Code == statusClientClosed) == broken {
+			t.Errorf("broken body %v: held=%v wroteHeader=%v on the wire %d", broken, rw.held, rw.wroteHeader, rec.Code)
+		}
+		rw.release()
+	}
+}
