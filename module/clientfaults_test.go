@@ -82,7 +82,9 @@ func oneEntry(t *testing.T, c *testcaddy.Caddy, id string) testcaddy.Entry {
 // errors. Both framings, and an upstream that reads the whole body first.
 func TestClientCutsItsRequestBody(t *testing.T) {
 	upstreamRead := make(chan error, 4)
+	arrived := make(chan struct{}, 4)
 	up := testcaddy.HTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
 		_, err := io.Copy(io.Discard, r.Body)
 		upstreamRead <- err
 		io.WriteString(w, "stored")
@@ -102,7 +104,13 @@ func TestClientCutsItsRequestBody(t *testing.T) {
 			}
 			defer conn.Close()
 			fmt.Fprintf(conn, "POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-ID: %s\r\n%s\r\n%s", id, tc.head, tc.part)
+			// the proxy streams the body: the upstream is reading it when
 			// the client stops sending but still waits for the answer
+			select {
+			case <-arrived:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the request never reached the upstream")
+			}
 			conn.(*net.TCPConn).CloseWrite()
 			conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 			res, err := http.ReadResponse(bufio.NewReader(conn), nil)
@@ -132,8 +140,8 @@ func TestClientCutsItsRequestBody(t *testing.T) {
 				if err == nil {
 					t.Errorf("the upstream read a complete body from a cut request")
 				}
-			default:
-				// the proxy gave up before the upstream saw the request
+			case <-time.After(10 * time.Second):
+				t.Error("the upstream is still reading the cut body")
 			}
 		})
 	}

@@ -265,11 +265,23 @@ func (c *Caddy) ModuleEntries(requestID string) []Entry {
 }
 
 // WaitEntries polls until at least one module entry carries requestID,
-// for entries written after the response (such as a client that left).
+// for entries written after the response (such as a client that left),
+// then keeps watching until no new one came for a quiet spell, so a late
+// duplicate is returned too and "exactly one entry" can see it.
 func (c *Caddy) WaitEntries(requestID string, within time.Duration) []Entry {
+	const quiet = 300 * time.Millisecond
 	deadline := time.Now().Add(within)
+	var es []Entry
+	var settled time.Time
 	for {
-		if es := c.ModuleEntries(requestID); len(es) > 0 || time.Now().After(deadline) {
+		got := c.ModuleEntries(requestID)
+		if len(got) != len(es) {
+			es, settled = got, time.Now().Add(quiet)
+		}
+		switch {
+		case len(es) > 0 && !time.Now().Before(settled):
+			return es
+		case time.Now().After(deadline):
 			return es
 		}
 		time.Sleep(20 * time.Millisecond)
