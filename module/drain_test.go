@@ -48,6 +48,11 @@ func TestStalledErrorBodyIsAbandoned(t *testing.T) {
 	// a busy machine and still fails a window that quietly grew to the
 	// default second
 	bound := 4 * upstreamerrors.DiscardTime()
+	if upstreamerrors.RaceEnabled() {
+		// 51 requests through an instrumented Caddy; a window grown to
+		// the default second still fails the run without the detector
+		bound *= 2
+	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -15,3 +15,7 @@ func MaintenanceCheckEvery() time.Duration { return maintenanceCheckEvery }
 // SetMaintenanceCheckEvery changes that period for the test binary; it
 // must be called before any Caddy starts.
 func SetMaintenanceCheckEvery(d time.Duration) { maintenanceCheckEvery = d }
+
+// RaceEnabled reports whether the test binary runs under the race
+// detector, which slows every goroutine several times over.
+func RaceEnabled() bool { return raceEnabled() }
