@@ -148,9 +148,10 @@ type Handler struct {
 	// one gets a generated UUID. Default: `X-Request-ID`.
 	RequestIDHeader string `json:"request_id_header,omitempty"`
 
-	// Planned maintenance: while its flag file exists, every request the
-	// handler covers is answered 503 with cause `maintenance`, except
-	// those of allowed client IPs, without reaching the next handler.
+	// Planned maintenance: while its flag file exists or its named window
+	// is on, every request the handler covers is answered 503 with cause
+	// `maintenance`, except those of allowed client IPs or bypass
+	// matchers, without reaching the next handler.
 	Maintenance *Maintenance `json:"maintenance,omitempty"`
 
 	intercept   []statusRange
@@ -257,7 +258,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 
 	// last, so nothing after it can fail with the goroutine running
 	if h.Maintenance != nil && ValidateMaintenance(h.Maintenance) == nil {
-		w, err := newMaintenanceWatch(h.Maintenance, h.logger)
+		bypass, err := loadBypass(ctx, h.Maintenance)
+		if err != nil {
+			return fmt.Errorf("maintenance: %v", err)
+		}
+		w, err := newMaintenanceWatch(h.Maintenance, bypass, maintenanceStorage(ctx, h.Maintenance), h.logger)
 		if err != nil {
 			return fmt.Errorf("maintenance: %v", err)
 		}
