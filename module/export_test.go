@@ -15,3 +15,6 @@ func MaintenanceCheckEvery() time.Duration { return maintenanceCheckEvery }
 // SetMaintenanceCheckEvery changes that period for the test binary; it
 // must be called before any Caddy starts.
 func SetMaintenanceCheckEvery(d time.Duration) { maintenanceCheckEvery = d }
+
+// HeldRequests is how many requests a hold keeps waiting in the process.
+func HeldRequests() int64 { return heldRequests.Load() }
