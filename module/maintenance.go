@@ -91,7 +91,7 @@ const maxWindowEnd = 256
 // ValidateMaintenance checks the maintenance settings.
 func ValidateMaintenance(m *Maintenance) error {
 	if m.File == "" && m.Window == "" {
-		return errors.New("a window or a flag file (file) is required")
+		return errors.New("window or file: a named window or a flag file is required")
 	}
 	if m.Window != "" {
 		if err := ValidateWindowName(m.Window); err != nil {
