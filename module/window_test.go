@@ -2,6 +2,7 @@ package upstreamerrors_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -86,22 +87,24 @@ func TestWindowStorageUnreadable(t *testing.T) {
 	up, _ := countingUpstream(t)
 	site := fmt.Sprintf("upstream_errors {\n\tmaintenance {\n\t\twindow shop\n\t}\n}\nreverse_proxy %s", up)
 	key := windowFile(store, "shop")
-	// a directory where the key's file should be: every read fails
-	breakKey := func() {
+	// replace swaps the key's file for one holding content in one rename,
+	// so no read sees the key missing (a window with no key is off)
+	replace := func(content []byte) {
 		t.Helper()
-		if err := os.Remove(key); err != nil && !os.IsNotExist(err) {
+		tmp := key + ".tmp"
+		if err := os.WriteFile(tmp, content, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.MkdirAll(key, 0o700); err != nil {
+		if err := os.Rename(tmp, key); err != nil {
 			t.Fatal(err)
 		}
 	}
-	fixKey := func(st upstreamerrors.WindowState) {
-		t.Helper()
-		if err := os.Remove(key); err != nil {
+	state := func(st upstreamerrors.WindowState) []byte {
+		b, err := json.Marshal(st)
+		if err != nil {
 			t.Fatal(err)
 		}
-		setWindow(t, store, "shop", st)
+		return b
 	}
 	logged := func(c *testcaddy.Caddy, level, msg string) int {
 		n := 0
@@ -121,7 +124,8 @@ func TestWindowStorageUnreadable(t *testing.T) {
 		if s, _ := statusOf(t, c, "/"); s != 503 {
 			t.Fatalf("window on: %d, want 503", s)
 		}
-		breakKey()
+		// what is stored is not a window's state: a failed read
+		replace([]byte("garbage"))
 		eventually(t, "warned", func() bool { return logged(c, "warn", warn) == 1 })
 		// several failed reads later: still on, still one WARN
 		time.Sleep(5 * upstreamerrors.MaintenanceCheckEvery())
@@ -131,18 +135,7 @@ func TestWindowStorageUnreadable(t *testing.T) {
 		if n := logged(c, "warn", warn); n != 1 {
 			t.Errorf("%d WARN entries while storage stays unreadable, want 1", n)
 		}
-		// garbage is a failed read too: the window stays on
-		if err := os.Remove(key); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(key, []byte("garbage"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(3 * upstreamerrors.MaintenanceCheckEvery())
-		if s, _ := statusOf(t, c, "/"); s != 503 {
-			t.Errorf("stored state is garbage: %d, want the last state, 503", s)
-		}
-		fixKey(upstreamerrors.WindowState{})
+		replace(state(upstreamerrors.WindowState{}))
 		eventually(t, "serving once storage is readable and the window off", func() bool { s, _ := statusOf(t, c, "/"); return s == 200 })
 		if n := logged(c, "info", info); n != 1 {
 			t.Errorf("%d INFO entries on recovery, want 1", n)
@@ -153,15 +146,25 @@ func TestWindowStorageUnreadable(t *testing.T) {
 	})
 
 	t.Run("never read", func(t *testing.T) {
-		breakKey()
+		// a directory where the key's file should be: every read fails
+		if err := os.Remove(key); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(key, 0o700); err != nil {
+			t.Fatal(err)
+		}
 		c := testcaddy.StartCaddyfile(t, site, opts)
 		if s, _ := statusOf(t, c, "/"); s != 200 {
 			t.Errorf("window never read: %d, want the upstream's 200", s)
 		}
+		time.Sleep(3 * upstreamerrors.MaintenanceCheckEvery())
 		if n := logged(c, "warn", warn); n != 1 {
 			t.Errorf("%d WARN entries, want 1", n)
 		}
-		fixKey(upstreamerrors.WindowState{On: true})
+		if err := os.Remove(key); err != nil {
+			t.Fatal(err)
+		}
+		setWindow(t, store, "shop", upstreamerrors.WindowState{On: true})
 		eventually(t, "in maintenance once the window is readable", func() bool { s, _ := statusOf(t, c, "/"); return s == 503 })
 	})
 }
