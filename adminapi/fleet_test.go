@@ -27,6 +27,7 @@ type node struct {
 	Site    string // base URL of the site
 	cmd     *exec.Cmd
 	logPath string
+	storage string // the shared storage directory
 }
 
 // fleet starts n Caddy processes that share storage, each with its own
@@ -43,6 +44,7 @@ func fleet(t *testing.T, n int, upstream, options string) []*node {
 			t: t, bin: bin, dir: dir,
 			Admin:   fmt.Sprintf("127.0.0.1:%d", testcaddy.FreePort(t)),
 			logPath: filepath.Join(dir, "caddy.log"),
+			storage: storage,
 		}
 		port := testcaddy.FreePort(t)
 		nd.Site = fmt.Sprintf("http://127.0.0.1:%d", port)
@@ -369,4 +371,132 @@ func TestFleetBypass(t *testing.T) {
 	if s, _ := nd.status("/healthz"); s != 200 || hits.Load() != before+1 {
 		t.Errorf("health path during the window: %d, want the upstream's 200", s)
 	}
+}
+
+// The hold on a real process: requests arriving during a window wait and
+// all reach the upstream when it ends, none before. (The bound is tested
+// in module/, where the held requests can be counted.)
+func TestFleetHold(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real Caddy processes")
+	}
+	up, hits := countingUpstream(t)
+	nd := fleet(t, 1, up, "hold 1m")[0]
+	if code, body := nd.admin("PUT", "/upstream_errors/maintenance/shop", ""); code != 200 {
+		t.Fatalf("PUT: %d %s", code, body)
+	}
+	// held: a probe that gets no answer in a moment gives up, freeing
+	// its place, and is never passed on
+	held := func() bool {
+		client := http.Client{Timeout: 300 * time.Millisecond}
+		res, err := client.Get(nd.Site + "/probe")
+		if err != nil {
+			return true
+		}
+		res.Body.Close()
+		return false
+	}
+	within(t, 5*time.Second, "the window seen", held)
+	// probes sent before the window was seen reached the upstream
+	before := hits.Load()
+
+	const n = 3
+	statuses := make(chan int, n)
+	for range n {
+		go func() {
+			res, err := http.Get(nd.Site + "/held")
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			res.Body.Close()
+			statuses <- res.StatusCode
+		}()
+	}
+	// while probes are held, so are the requests sent before them
+	for range 3 {
+		if !held() {
+			t.Fatal("a probe was answered during the window")
+		}
+	}
+	select {
+	case s := <-statuses:
+		t.Fatalf("a held request was answered %d during the window", s)
+	default:
+	}
+	if h := hits.Load() - before; h != 0 {
+		t.Fatalf("the upstream got %d requests during the window", h)
+	}
+	if code, body := nd.admin("DELETE", "/upstream_errors/maintenance/shop", ""); code != 200 {
+		t.Fatalf("DELETE: %d %s", code, body)
+	}
+	for range n {
+		select {
+		case s := <-statuses:
+			if s != 200 {
+				t.Errorf("held request: %d, want the upstream's 200 once the window ended", s)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a held request still waits after the window ended")
+		}
+	}
+	if h := hits.Load() - before; h != n {
+		t.Errorf("the upstream got %d requests, want the %d held", h, n)
+	}
+}
+
+// A real process keeps the last state read while storage cannot be read,
+// with one WARN.
+func TestFleetStorageUnreadable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real Caddy processes")
+	}
+	up, _ := countingUpstream(t)
+	nd := fleet(t, 1, up, "")[0]
+	if code, body := nd.admin("PUT", "/upstream_errors/maintenance/shop", ""); code != 200 {
+		t.Fatalf("PUT: %d %s", code, body)
+	}
+	within(t, 2*time.Second, "in maintenance", func() bool { s, _ := nd.status("/"); return s == 503 })
+	_, body := nd.admin("GET", "/upstream_errors/maintenance/shop", "")
+	var st windowState
+	if err := json.Unmarshal(body, &st); err != nil || !st.On {
+		t.Fatalf("GET: %s (%v)", body, err)
+	}
+	key := filepath.Join(nd.storage, filepath.FromSlash(st.Key))
+	if err := os.WriteFile(key+".tmp", []byte("not a window"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(key+".tmp", key); err != nil {
+		t.Fatal(err)
+	}
+	const warn = "maintenance window cannot be read from storage; keeping its last state"
+	within(t, 5*time.Second, "warned", func() bool { return nd.logged(warn) == 1 })
+	// reads keep failing: still on, one WARN
+	for range 3 {
+		if s, _ := nd.status("/"); s != 503 {
+			t.Errorf("storage unreadable: %d, want the last state, 503", s)
+		}
+		time.Sleep(time.Second)
+	}
+	if n := nd.logged(warn); n != 1 {
+		t.Errorf("%d WARN entries, want 1", n)
+	}
+}
+
+// logged counts the entries of the node's log with message msg.
+func (nd *node) logged(msg string) int {
+	data, err := os.ReadFile(nd.logPath)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		var e struct {
+			Msg string `json:"msg"`
+		}
+		if json.Unmarshal(line, &e) == nil && e.Msg == msg {
+			n++
+		}
+	}
+	return n
 }
