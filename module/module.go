@@ -61,8 +61,10 @@ const RetryAfterMax = 24 * time.Hour
 // the same way, without calling the next handler.
 //
 // With `maintenance` configured, every request is answered 503 with cause
-// `maintenance` while a flag file exists, except those of allowed client
-// IPs, which go on to the next handler as usual.
+// `maintenance` while a flag file exists or a named window kept in Caddy's
+// storage is on, except those of allowed client IPs or bypass matchers,
+// which go on to the next handler as usual; with a hold, requests first
+// wait for a short window to end.
 //
 // When it normalizes a response, this module sets the placeholders
 // `{http.upstream_errors.status}`, `{http.upstream_errors.class}`,
