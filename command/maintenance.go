@@ -35,8 +35,8 @@ Caddy process using that storage follows it within about a second:
 
 --until or --for announce the end of the window (Retry-After counts down
 to it); the window stays on until it is turned off. The admin address is
-found as "caddy reload" finds it: --address, else the admin address in
---config, else localhost:2019.`,
+found as "caddy reload" finds it: --address, else the admin address of
+--config or of a Caddyfile in the current directory, else localhost:2019.`,
 		}
 		cmd.AddCommand(
 			maintenanceCommand("on <window>", "Turns a maintenance window on", http.MethodPut, true),
@@ -97,7 +97,7 @@ func runMaintenance(fl caddycmd.Flags, method string, end bool) (int, error) {
 		}
 	}
 
-	addr, err := caddycmd.DetermineAdminAPIAddress(fl.String("address"), nil, fl.String("config"), fl.String("adapter"))
+	addr, err := adminAddress(fl)
 	if err != nil {
 		return caddy.ExitCodeFailedStartup, fmt.Errorf("couldn't determine admin API address: %v", err)
 	}
@@ -118,4 +118,18 @@ func runMaintenance(fl caddycmd.Flags, method string, end bool) (int, error) {
 		return caddy.ExitCodeFailedStartup, err
 	}
 	return caddy.ExitCodeSuccess, nil
+}
+
+// adminAddress finds the admin API as `caddy reload` does: --address, else
+// the admin address of --config or of a Caddyfile in the current
+// directory, else Caddy's default.
+func adminAddress(fl caddycmd.Flags) (string, error) {
+	if addr := fl.String("address"); addr != "" {
+		return addr, nil
+	}
+	config, configFile, _, err := caddycmd.LoadConfig(fl.String("config"), fl.String("adapter"))
+	if err != nil {
+		return "", err
+	}
+	return caddycmd.DetermineAdminAPIAddress("", config, configFile, fl.String("adapter"))
 }
