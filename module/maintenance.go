@@ -395,6 +395,10 @@ func (w *maintenanceWatch) wait(r *http.Request, win *maintenanceWindow) (*maint
 		case <-stored:
 		case <-timer.C:
 			return w.current(), false
+		case <-w.stop:
+			// a reload replaced the handler: nothing follows the window
+			// for this one any more, so waiting on cannot end early
+			return w.current(), false
 		case <-r.Context().Done():
 			return win, true
 		}
