@@ -1,12 +1,14 @@
 package upstreamerrors_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -354,4 +356,40 @@ func TestWindowBesideFile(t *testing.T) {
 	eventually(t, "off", func() bool { s, _ := statusOf(t, c, "/"); return s == 200 })
 	setWindow(t, store, "shop", upstreamerrors.WindowState{On: true})
 	eventually(t, "on by the window", func() bool { s, _ := statusOf(t, c, "/"); return s == 503 })
+}
+
+// storageReaders counts the goroutines reading windows from storage.
+func storageReaders() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return bytes.Count(buf, []byte("(*storedWindow).run("))
+}
+
+// Handlers sharing a window share its reads: one reader per process and
+// window, however many sites use it, and none once Caddy stops.
+func TestWindowReadOncePerProcess(t *testing.T) {
+	store, opts := windowStorage(t)
+	up, _ := countingUpstream(t)
+	site := fmt.Sprintf("upstream_errors {\n\tmaintenance {\n\t\twindow shop\n\t}\n}\nreverse_proxy %s", up)
+	other := fmt.Sprintf("upstream_errors {\n\tmaintenance {\n\t\twindow blog\n\t}\n}\nreverse_proxy %s", up)
+	t.Run("running", func(t *testing.T) {
+		c := testcaddy.StartSites(t, map[string]string{"a.localhost": site, "b.localhost": site, "c.localhost": other}, opts)
+		if n := storageReaders(); n != 2 {
+			t.Errorf("%d storage readers for two windows in three sites, want 2", n)
+		}
+		setWindow(t, store, "shop", upstreamerrors.WindowState{On: true})
+		for _, host := range []string{"a.localhost", "b.localhost"} {
+			eventually(t, host+" in maintenance", func() bool {
+				req, _ := http.NewRequest("GET", c.URL("/"), nil)
+				req.Host = host
+				res, err := c.Client.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				return res.StatusCode == 503
+			})
+		}
+	})
+	eventually(t, "no storage reader once Caddy stopped", func() bool { return storageReaders() == 0 })
 }

@@ -68,9 +68,10 @@ type storedWindow struct {
 	read    bool // a read has succeeded since the process started
 	failing bool
 
-	refs int // under storedWindows.mu
-	stop chan struct{}
-	done sync.WaitGroup
+	refs  int           // under storedWindows' lock
+	ready chan struct{} // closed after the first read
+	stop  chan struct{}
+	done  sync.WaitGroup
 }
 
 // storedWindowKey identifies a storedWindow: the storage value itself when
@@ -97,19 +98,25 @@ func acquireStoredWindow(s certmagic.Storage, name string, logger *zap.Logger) *
 		key = storedWindowKey{new(byte), name}
 	}
 	storedWindows.Lock()
-	defer storedWindows.Unlock()
 	if w := storedWindows.m[key]; w != nil {
 		w.refs++
+		storedWindows.Unlock()
+		<-w.ready
 		return w
 	}
-	w := &storedWindow{name: name, storage: s, logger: logger, refs: 1, stop: make(chan struct{})}
-	w.check()
-	w.done.Add(1)
-	go w.run(maintenanceCheckEvery)
+	w := &storedWindow{name: name, storage: s, logger: logger, refs: 1, stop: make(chan struct{}), ready: make(chan struct{})}
 	if storedWindows.m == nil {
 		storedWindows.m = make(map[storedWindowKey]*storedWindow)
 	}
 	storedWindows.m[key] = w
+	storedWindows.Unlock()
+
+	// the first read, outside the lock: a slow storage delays only the
+	// handlers of this window
+	w.check()
+	w.done.Add(1)
+	go w.run(maintenanceCheckEvery)
+	close(w.ready)
 	return w
 }
 
