@@ -15,7 +15,7 @@
 //		template          <format> file <path> | inline <text>
 //		member            <name> <value>
 //		proxy_status      <name> | off
-//		maintenance       <file> [{ allow <ip|cidr>... }]
+//		maintenance       [<file>] [{ window <name>; allow <ip|cidr>...; bypass <matcher>...; hold <duration> [<max>] }]
 //	}
 //
 // The parsing stands apart from the handler on purpose. Caddy's own modules
@@ -28,6 +28,7 @@
 package caddyfile
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -63,7 +64,7 @@ func init() {
 // parseCaddyfile builds the handler from a directive's tokens.
 func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	m := new(upstreamerrors.Handler)
-	if err := Unmarshal(h.Dispenser, m); err != nil {
+	if err := unmarshal(h.Dispenser, m, h.MatcherToken); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -73,6 +74,11 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 // sub-directive as it is read so a bad value fails at adapt time with the
 // line it is on. Template files are not read here: Provision reads them.
 func Unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
+	return unmarshal(d, m, pathMatcherToken(d))
+}
+
+// unmarshal is Unmarshal with the site's matchers, for bypass.
+func unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler, matcher matcherToken) error {
 	d.Next() // consume directive name
 	if d.NextArg() {
 		return d.Errf("unexpected argument %q; settings go in a block", d.Val())
@@ -268,7 +274,7 @@ func Unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 			m.ProxyStatusName = arg
 
 		case "maintenance":
-			if err := parseMaintenance(d, m); err != nil {
+			if err := parseMaintenance(d, m, matcher); err != nil {
 				return err
 			}
 
@@ -279,18 +285,65 @@ func Unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 	return nil
 }
 
-// parseMaintenance reads `maintenance <file> { allow <ip|cidr>... }`.
-func parseMaintenance(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
+// matcherToken reads the next argument as a matcher token, as
+// httpcaddyfile.Helper.MatcherToken does.
+type matcherToken func() (caddy.ModuleMap, bool, error)
+
+// pathMatcherToken reads a path matcher token; outside a site there are no
+// named matchers to refer to.
+func pathMatcherToken(d *caddyfile.Dispenser) matcherToken {
+	return func() (caddy.ModuleMap, bool, error) {
+		if !d.NextArg() {
+			return nil, false, nil
+		}
+		tok := d.Val()
+		if strings.HasPrefix(tok, "@") {
+			return nil, false, fmt.Errorf("named matcher %s needs the site it is defined in", tok)
+		}
+		if !strings.HasPrefix(tok, "/") {
+			return nil, false, nil
+		}
+		raw, err := json.Marshal(caddyhttp.MatchPath{tok})
+		return caddy.ModuleMap{"path": raw}, true, err
+	}
+}
+
+// parseMaintenance reads
+//
+//	maintenance [<file>] {
+//		window <name>
+//		allow <ip|cidr>...
+//		bypass <matcher>
+//		hold <duration> [<max waiting>]
+//	}
+func parseMaintenance(d *caddyfile.Dispenser, m *upstreamerrors.Handler, matcher matcherToken) error {
 	if m.Maintenance != nil {
 		return d.Errf("maintenance: set twice; give it once")
 	}
 	args := d.RemainingArgs()
-	if len(args) != 1 {
-		return d.Errf("maintenance takes the path of a flag file, as in `maintenance /run/caddy/maintenance`; got %d values", len(args))
+	if len(args) > 1 {
+		return d.Errf("maintenance takes at most the path of a flag file, as in `maintenance /run/caddy/maintenance`; got %d values", len(args))
 	}
-	mt := &upstreamerrors.Maintenance{File: args[0]}
+	mt := new(upstreamerrors.Maintenance)
+	if len(args) == 1 {
+		mt.File = args[0]
+	}
+	seenHold := false
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		switch opt := d.Val(); opt {
+		case "window":
+			names := d.RemainingArgs()
+			if len(names) != 1 {
+				return d.Errf("maintenance: window takes exactly one name, got %d", len(names))
+			}
+			name := names[0]
+			if mt.Window != "" {
+				return d.Errf("maintenance: window set twice; give it once")
+			}
+			if err := upstreamerrors.ValidateWindowName(name); err != nil {
+				return d.Errf("maintenance: window: %v", err)
+			}
+			mt.Window = name
 		case "allow":
 			ranges := d.RemainingArgs()
 			if len(ranges) == 0 {
@@ -302,9 +355,51 @@ func parseMaintenance(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 				}
 			}
 			mt.Allow = append(mt.Allow, ranges...)
+		case "bypass":
+			set, ok, err := matcher()
+			if err != nil {
+				return d.Errf("maintenance: bypass: %v", err)
+			}
+			if !ok || len(set) == 0 {
+				return d.Errf("maintenance: bypass takes one matcher: a named matcher (@name) defined in the site or a path (/healthz)")
+			}
+			if d.NextArg() {
+				return d.Errf("maintenance: bypass takes one matcher; got another, %q (repeat bypass for more)", d.Val())
+			}
+			mt.BypassRaw = append(mt.BypassRaw, set)
+		case "hold":
+			hold := d.RemainingArgs()
+			if len(hold) == 0 || len(hold) > 2 {
+				return d.Errf("maintenance: hold takes a duration and optionally how many requests may wait, as in `hold 10s 1000`; got %d values", len(hold))
+			}
+			if seenHold {
+				return d.Errf("maintenance: hold set twice; give it once")
+			}
+			seenHold = true
+			dur, err := caddy.ParseDuration(hold[0])
+			if err != nil {
+				return d.Errf("maintenance: hold: %q is not a duration (such as 10s)", hold[0])
+			}
+			if err := upstreamerrors.ValidateHold(dur); err != nil {
+				return d.Errf("maintenance: hold: %v", err)
+			}
+			if dur == 0 {
+				return d.Errf("maintenance: hold: 0s holds nothing; leave hold out")
+			}
+			mt.Hold = caddy.Duration(dur)
+			if len(hold) == 2 {
+				n, err := strconv.Atoi(hold[1])
+				if err != nil || n <= 0 {
+					return d.Errf("maintenance: hold: %q is not a positive number of requests", hold[1])
+				}
+				mt.HoldMax = n
+			}
 		default:
-			return d.Errf("maintenance: unknown option %q; the block takes allow", opt)
+			return d.Errf("maintenance: unknown option %q; the block takes window, allow, bypass and hold", opt)
 		}
+	}
+	if mt.File == "" && mt.Window == "" {
+		return d.Errf("maintenance needs a flag file or a window, as in `maintenance /run/caddy/maintenance` or `maintenance { window shop }`")
 	}
 	m.Maintenance = mt
 	return nil

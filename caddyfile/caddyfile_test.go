@@ -106,6 +106,31 @@ func TestAdapt(t *testing.T) {
 			want:  routeJSON(`{"handler":"upstream_errors","maintenance":{"file":"/run/caddy/maintenance"}},` + proxyJSON),
 		},
 		{
+			name: "maintenance window with bypass and hold",
+			input: `:8080 {
+	@team header X-Team secret
+
+	upstream_errors {
+		maintenance {
+			window shop
+			allow 10.0.0.0/8
+			bypass @team
+			bypass /healthz
+			hold 10s 1000
+		}
+	}
+	reverse_proxy legacy:8080
+}
+`,
+			want: routeJSON(`{"handler":"upstream_errors","maintenance":{"window":"shop","allow":["10.0.0.0/8"],
+				"bypass":[{"header":{"X-Team":["secret"]}},{"path":["/healthz"]}],"hold":10000000000,"hold_max":1000}},` + proxyJSON),
+		},
+		{
+			name:  "maintenance file and window, hold without a bound",
+			input: site("\tupstream_errors {\n\t\tmaintenance /run/m {\n\t\t\twindow shop\n\t\t\thold 2s\n\t\t}\n\t}\n\treverse_proxy legacy:8080"),
+			want:  routeJSON(`{"handler":"upstream_errors","maintenance":{"window":"shop","file":"/run/m","hold":2000000000}},` + proxyJSON),
+		},
+		{
 			name:  "with a matcher",
 			input: site("\tupstream_errors /api/*\n\treverse_proxy legacy:8080"),
 			want: `{"apps":{"http":{"servers":{"srv0":{"listen":[":8080"],"routes":[
@@ -224,13 +249,29 @@ func TestAdaptErrors(t *testing.T) {
 		{"proxy_status repeated", []string{"proxy_status edge-1", "!proxy_status edge-2"}, "proxy_status: set twice; give it once"},
 		{"proxy_status not ASCII", []string{"!proxy_status édge"}, `proxy_status: "édge" must be printable ASCII`},
 		{"type not a URI", []string{`!type "not a uri"`}, `type: "not a uri" is not a URI reference`},
-		{"maintenance without a file", []string{"!maintenance"}, "maintenance takes the path of a flag file, as in `maintenance /run/caddy/maintenance`; got 0 values"},
-		{"maintenance two files", []string{"!maintenance /run/a /run/b"}, "maintenance takes the path of a flag file, as in `maintenance /run/caddy/maintenance`; got 2 values"},
+		{"maintenance without a file", []string{"!maintenance"}, "maintenance needs a flag file or a window, as in `maintenance /run/caddy/maintenance` or `maintenance { window shop }`"},
+		{"maintenance block without a file or window", []string{"maintenance {", "allow 10.0.0.0/8", "!}"}, "maintenance needs a flag file or a window, as in `maintenance /run/caddy/maintenance` or `maintenance { window shop }`"},
+		{"maintenance two files", []string{"!maintenance /run/a /run/b"}, "maintenance takes at most the path of a flag file, as in `maintenance /run/caddy/maintenance`; got 2 values"},
+		{"maintenance window empty", []string{"maintenance {", "!window", "}"}, "maintenance: window takes exactly one name, got 0"},
+		{"maintenance window unsafe", []string{"maintenance {", "!window ../etc", "}"}, `maintenance: window: window name "../etc" may hold only letters, digits, '.', '-' and '_', and must start with a letter or digit`},
+		{"maintenance window twice", []string{"maintenance {", "window a", "!window b", "}"}, "maintenance: window set twice; give it once"},
+		{"maintenance bypass empty", []string{"maintenance {", "window shop", "!bypass", "}"}, "maintenance: bypass takes one matcher: a named matcher (@name) defined in the site or a path (/healthz)"},
+		{"maintenance bypass not a matcher", []string{"maintenance {", "window shop", "!bypass healthz", "}"}, "maintenance: bypass takes one matcher: a named matcher (@name) defined in the site or a path (/healthz)"},
+		{"maintenance bypass everything", []string{"maintenance {", "window shop", "!bypass *", "}"}, "maintenance: bypass takes one matcher: a named matcher (@name) defined in the site or a path (/healthz)"},
+		{"maintenance bypass undefined", []string{"maintenance {", "window shop", "!bypass @team", "}"}, "maintenance: bypass: unrecognized matcher name: @team"},
+		{"maintenance bypass two", []string{"maintenance {", "window shop", "!bypass /a /b", "}"}, `maintenance: bypass takes one matcher; got another, "/b" (repeat bypass for more)`},
+		{"maintenance hold empty", []string{"maintenance {", "window shop", "!hold", "}"}, "maintenance: hold takes a duration and optionally how many requests may wait, as in `hold 10s 1000`; got 0 values"},
+		{"maintenance hold not a duration", []string{"maintenance {", "window shop", "!hold soon", "}"}, `maintenance: hold: "soon" is not a duration (such as 10s)`},
+		{"maintenance hold negative", []string{"maintenance {", "window shop", "!hold -1s", "}"}, "maintenance: hold: -1s must not be negative"},
+		{"maintenance hold too long", []string{"maintenance {", "window shop", "!hold 1h", "}"}, "maintenance: hold: 1h0m0s is longer than the maximum, 5m0s"},
+		{"maintenance hold zero", []string{"maintenance {", "window shop", "!hold 0s", "}"}, "maintenance: hold: 0s holds nothing; leave hold out"},
+		{"maintenance hold bad max", []string{"maintenance {", "window shop", "!hold 10s 0", "}"}, `maintenance: hold: "0" is not a positive number of requests`},
+		{"maintenance hold twice", []string{"maintenance {", "window shop", "hold 10s", "!hold 5s", "}"}, "maintenance: hold set twice; give it once"},
 		{"maintenance repeated", []string{"maintenance /run/a", "!maintenance /run/b"}, "maintenance: set twice; give it once"},
 		{"maintenance allow empty", []string{"maintenance /run/m {", "!allow", "}"}, "maintenance: allow needs IP addresses or CIDR ranges, such as 10.0.0.0/8"},
 		{"maintenance allow not an IP", []string{"maintenance /run/m {", "allow 10.0.0.0/8", "!allow 192.0.2.7 10.0.0.300", "}"}, `maintenance: allow: "10.0.0.300" is not an IP address or CIDR range (such as 10.0.0.0/8)`},
 		{"maintenance allow bad prefix", []string{"maintenance /run/m {", "!allow 10.0.0.0/33", "}"}, `maintenance: allow: "10.0.0.0/33" is not an IP address or CIDR range (such as 10.0.0.0/8)`},
-		{"maintenance unknown option", []string{"maintenance /run/m {", "!deny 10.0.0.0/8", "}"}, `maintenance: unknown option "deny"; the block takes allow`},
+		{"maintenance unknown option", []string{"maintenance /run/m {", "!deny 10.0.0.0/8", "}"}, `maintenance: unknown option "deny"; the block takes window, allow, bypass and hold`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			file := []string{":8080 {", "\tupstream_errors {", "\t\tstatus dns_error 502"}

@@ -19,3 +19,6 @@ func SetMaintenanceCheckEvery(d time.Duration) { maintenanceCheckEvery = d }
 // RaceEnabled reports whether the test binary runs under the race
 // detector, which slows every goroutine several times over.
 func RaceEnabled() bool { return raceEnabled() }
+
+// HeldRequests is how many requests a hold keeps waiting in the process.
+func HeldRequests() int64 { return heldRequests.Load() }

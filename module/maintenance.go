@@ -18,13 +18,25 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/certmagic"
 )
 
 // Maintenance answers every request a handler covers with 503 while a flag
-// file exists, in the same contract as an outage: negotiated body, cause
-// `maintenance`, Proxy-Status, log entry (at INFO) and metric. The next
-// handler is not called.
+// file exists or a named window kept in Caddy's storage is on, in the same
+// contract as an outage: negotiated body, cause `maintenance`,
+// Proxy-Status, log entry (at INFO) and metric. The next handler is not
+// called.
 type Maintenance struct {
+	// A named window kept in the storage Caddy is configured with (the
+	// `storage` global option), under the key
+	// `upstream_errors/maintenance/<window>`, and switched with the admin
+	// API or `caddy upstream-errors maintenance`. Every Caddy process
+	// using that storage follows a change within about a second; a
+	// process starts in the stored state. Letters, digits, '.', '-' and
+	// '_', at most 64. May be combined with `file`: either one on starts
+	// the window.
+	Window string `json:"window,omitempty"`
+
 	// The flag file. While it exists, every request the handler covers is
 	// answered 503 without reaching the upstream. Creating, changing or
 	// deleting it takes effect within about a second, without a reload.
@@ -40,7 +52,32 @@ type Maintenance struct {
 	// team can check the backend. The client IP is Caddy's, so the
 	// server's `trusted_proxies` applies.
 	Allow []string `json:"allow,omitempty"`
+
+	// Requests matching any of these matcher sets still reach the next
+	// handler during the window (its failures are still answered by the
+	// handler): a load balancer's health check path, a team token in a
+	// header or cookie, CORS preflights.
+	BypassRaw []caddy.ModuleMap `json:"bypass,omitempty" caddy:"namespace=http.matchers"`
+
+	// Hold a request arriving during a window for up to this long: if the
+	// window ends in time it continues to the next handler as if nothing
+	// happened, else it gets the maintenance answer. For windows as short
+	// as a deploy's restart. At most 5m; default 0, no hold.
+	Hold caddy.Duration `json:"hold,omitempty"`
+
+	// At most this many requests are held at once in the process; the
+	// rest are answered at once. Default 1000.
+	HoldMax int `json:"hold_max,omitempty"`
 }
+
+// DefaultHoldMax is how many requests are held at once by default.
+const DefaultHoldMax = 1000
+
+// HoldLimit is the longest hold.
+const HoldLimit = 5 * time.Minute
+
+// heldRequests counts the requests held in the process, for hold_max.
+var heldRequests atomic.Int64
 
 // maintenanceCheckEvery is how often a handler looks at its flag file. It
 // is a variable only so the package's tests can toggle faster; it is set
@@ -53,13 +90,43 @@ const maxWindowEnd = 256
 
 // ValidateMaintenance checks the maintenance settings.
 func ValidateMaintenance(m *Maintenance) error {
-	if m.File == "" {
-		return errors.New("file: a flag file is required")
+	if m.File == "" && m.Window == "" {
+		return errors.New("window or file: a named window or a flag file is required")
+	}
+	if m.Window != "" {
+		if err := ValidateWindowName(m.Window); err != nil {
+			return fmt.Errorf("window: %v", err)
+		}
+	}
+	if err := ValidateHold(time.Duration(m.Hold)); err != nil {
+		return fmt.Errorf("hold: %v", err)
+	}
+	if err := ValidateHoldMax(m.HoldMax); err != nil {
+		return fmt.Errorf("hold_max: %v", err)
 	}
 	for _, a := range m.Allow {
 		if err := ValidateAllow(a); err != nil {
 			return fmt.Errorf("allow: %v", err)
 		}
+	}
+	return nil
+}
+
+// ValidateHold checks a hold duration.
+func ValidateHold(d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("%s must not be negative", d)
+	}
+	if d > HoldLimit {
+		return fmt.Errorf("%s is longer than the maximum, %s", d, HoldLimit)
+	}
+	return nil
+}
+
+// ValidateHoldMax checks how many requests may be held at once.
+func ValidateHoldMax(n int) error {
+	if n < 0 {
+		return fmt.Errorf("%d must not be negative", n)
 	}
 	return nil
 }
@@ -80,16 +147,24 @@ func parseAllow(expr string) (netip.Prefix, error) {
 	return p.Masked(), nil
 }
 
-// maintenanceWatch follows one handler's flag file. A goroutine checks the
-// file once every maintenanceCheckEvery and publishes what it found, so a
-// request costs one atomic load: no system call, no allocation.
+// maintenanceWatch follows one handler's flag file and named window. A
+// goroutine checks the file once every maintenanceCheckEvery and publishes
+// what it found, and the process's follower of the named window does the
+// same with storage, so a request costs atomic loads: no system call, no
+// allocation.
 type maintenanceWatch struct {
-	file   string
-	allow  []netip.Prefix
-	logger *zap.Logger
+	file    string
+	allow   []netip.Prefix
+	bypass  caddyhttp.MatcherSets
+	hold    time.Duration
+	holdMax int64
+	logger  *zap.Logger
 
-	// window is the window in progress, nil while the file is absent.
-	window atomic.Pointer[maintenanceWindow]
+	// window is the flag file's window in progress, nil while the file is
+	// absent (or no file is configured).
+	window windowState
+	// stored follows the named window; nil without one.
+	stored *storedWindow
 
 	// seen is the file as last read and warned what was last logged
 	// about it; only the checking goroutine uses them.
@@ -103,14 +178,26 @@ type maintenanceWatch struct {
 
 // maintenanceWindow is a maintenance window in progress.
 type maintenanceWindow struct {
-	// end is when the flag file says the window ends; zero if it does not.
+	// end is when the flag file or stored state says the window ends;
+	// zero if it does not.
 	end time.Time
 }
 
-// newMaintenanceWatch checks m's file once, so the first request already
-// sees it, then keeps checking it until stop.
-func newMaintenanceWatch(m *Maintenance, logger *zap.Logger) (*maintenanceWatch, error) {
-	w := &maintenanceWatch{file: m.File, logger: logger, stop: make(chan struct{})}
+// newMaintenanceWatch checks m's file and window once, so the first
+// request already sees them, then keeps checking them until close. Its
+// bypass matchers are provisioned already.
+func newMaintenanceWatch(m *Maintenance, bypass caddyhttp.MatcherSets, storage certmagic.Storage, logger *zap.Logger) (*maintenanceWatch, error) {
+	w := &maintenanceWatch{
+		file:    m.File,
+		bypass:  bypass,
+		hold:    time.Duration(m.Hold),
+		holdMax: int64(m.HoldMax),
+		logger:  logger,
+		stop:    make(chan struct{}),
+	}
+	if w.holdMax == 0 {
+		w.holdMax = DefaultHoldMax
+	}
 	for _, a := range m.Allow {
 		p, err := parseAllow(a)
 		if err != nil {
@@ -118,9 +205,17 @@ func newMaintenanceWatch(m *Maintenance, logger *zap.Logger) (*maintenanceWatch,
 		}
 		w.allow = append(w.allow, p)
 	}
-	w.check()
-	w.done.Add(1)
-	go w.run(maintenanceCheckEvery)
+	if m.Window != "" {
+		if storage == nil {
+			return nil, errors.New("window: no storage is configured")
+		}
+		w.stored = acquireStoredWindow(storage, m.Window, logger)
+	}
+	if w.file != "" {
+		w.check()
+		w.done.Add(1)
+		go w.run(maintenanceCheckEvery)
+	}
 	return w, nil
 }
 
@@ -141,7 +236,12 @@ func (w *maintenanceWatch) run(period time.Duration) {
 
 // close stops the checks and waits for them to end.
 func (w *maintenanceWatch) close() {
-	w.stopOnce.Do(func() { close(w.stop) })
+	w.stopOnce.Do(func() {
+		close(w.stop)
+		if w.stored != nil {
+			w.stored.release()
+		}
+	})
 	w.done.Wait()
 }
 
@@ -229,16 +329,80 @@ func (win *maintenanceWindow) retryAfter(now time.Time) string {
 }
 
 // covering returns the window r is answered for, or nil when there is
-// none or r's client is allowed through.
+// none or r is let through (allowed client IP or bypass matcher).
 func (w *maintenanceWatch) covering(r *http.Request) *maintenanceWindow {
 	if w == nil {
 		return nil
 	}
-	win := w.window.Load()
-	if win == nil || len(w.allow) > 0 && w.allows(r) {
+	win := w.current()
+	if win == nil || w.exempt(r) {
 		return nil
 	}
 	return win
+}
+
+// current returns the window in progress, from the file or storage; with
+// both on, the one announcing the later end.
+func (w *maintenanceWatch) current() *maintenanceWindow {
+	win := w.window.Load()
+	if w.stored != nil {
+		if s := w.stored.state.Load(); s != nil && (win == nil || s.end.After(win.end)) {
+			win = s
+		}
+	}
+	return win
+}
+
+// exempt reports whether r still reaches the next handler during a window.
+func (w *maintenanceWatch) exempt(r *http.Request) bool {
+	if len(w.allow) > 0 && w.allows(r) {
+		return true
+	}
+	if len(w.bypass) > 0 {
+		// a matcher that fails (a bad regexp input, say) lets nothing by
+		ok, err := w.bypass.AnyMatchWithError(r)
+		return ok && err == nil
+	}
+	return false
+}
+
+// wait holds r while win lasts, for up to the hold, if fewer than holdMax
+// requests are held. It returns the window still in progress (nil when it
+// ended in time) and whether the client left while held.
+func (w *maintenanceWatch) wait(r *http.Request, win *maintenanceWindow) (*maintenanceWindow, bool) {
+	if w.hold <= 0 {
+		return win, false
+	}
+	if heldRequests.Add(1) > w.holdMax {
+		heldRequests.Add(-1)
+		return win, false
+	}
+	defer heldRequests.Add(-1)
+	timer := time.NewTimer(w.hold)
+	defer timer.Stop()
+	var stored <-chan struct{}
+	for {
+		// channels first, so a change right after current is not missed
+		file := w.window.changes()
+		if w.stored != nil {
+			stored = w.stored.state.changes()
+		}
+		if win = w.current(); win == nil {
+			return nil, false
+		}
+		select {
+		case <-file:
+		case <-stored:
+		case <-timer.C:
+			return w.current(), false
+		case <-w.stop:
+			// a reload replaced the handler: nothing follows the window
+			// for this one any more, so waiting on cannot end early
+			return w.current(), false
+		case <-r.Context().Done():
+			return win, true
+		}
+	}
 }
 
 // allows reports whether r's client IP is in an allow range.
@@ -259,8 +423,20 @@ func (w *maintenanceWatch) allows(r *http.Request) bool {
 }
 
 // serveMaintenance answers r for the maintenance window win, through the
-// same respond as every other answer; the next handler is not called.
-func (h *Handler) serveMaintenance(w http.ResponseWriter, r *http.Request, win *maintenanceWindow) error {
+// same respond as every other answer, and reports true; the next handler
+// is not called. With a hold, r first waits for the window to end: if it
+// does in time, serveMaintenance reports false and r goes on as usual.
+func (h *Handler) serveMaintenance(w http.ResponseWriter, r *http.Request, win *maintenanceWindow) bool {
+	win, left := h.maintenance.wait(r, win)
+	if left {
+		// as the proxy records a client that left: not an upstream error
+		w.WriteHeader(statusClientClosed)
+		h.report(r, failure{cause: CauseClientCanceled, status: statusClientClosed, err: r.Context().Err()})
+		return true
+	}
+	if win == nil {
+		return false
+	}
 	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	rw := newResponseWriter(h, w, repl)
 	defer rw.release()
@@ -269,5 +445,30 @@ func (h *Handler) serveMaintenance(w http.ResponseWriter, r *http.Request, win *
 		status:     h.statusForCause(CauseMaintenance),
 		retryAfter: win.retryAfter(time.Now()),
 	})
-	return nil
+	return true
+}
+
+// loadBypass provisions the bypass matcher sets.
+func loadBypass(ctx caddy.Context, m *Maintenance) (caddyhttp.MatcherSets, error) {
+	if len(m.BypassRaw) == 0 {
+		return nil, nil
+	}
+	mods, err := ctx.LoadModule(m, "BypassRaw")
+	if err != nil {
+		return nil, fmt.Errorf("bypass: %v", err)
+	}
+	var sets caddyhttp.MatcherSets
+	if err := sets.FromInterface(mods); err != nil {
+		return nil, fmt.Errorf("bypass: %v", err)
+	}
+	return sets, nil
+}
+
+// maintenanceStorage is the storage holding m's named window: the one the
+// config has, as for certificates.
+func maintenanceStorage(ctx caddy.Context, m *Maintenance) certmagic.Storage {
+	if m.Window == "" {
+		return nil
+	}
+	return ctx.Storage()
 }

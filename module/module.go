@@ -61,8 +61,10 @@ const RetryAfterMax = 24 * time.Hour
 // the same way, without calling the next handler.
 //
 // With `maintenance` configured, every request is answered 503 with cause
-// `maintenance` while a flag file exists, except those of allowed client
-// IPs, which go on to the next handler as usual.
+// `maintenance` while a flag file exists or a named window kept in Caddy's
+// storage is on, except those of allowed client IPs or bypass matchers,
+// which go on to the next handler as usual; with a hold, requests first
+// wait for a short window to end.
 //
 // When it normalizes a response, this module sets the placeholders
 // `{http.upstream_errors.status}`, `{http.upstream_errors.class}`,
@@ -148,9 +150,10 @@ type Handler struct {
 	// one gets a generated UUID. Default: `X-Request-ID`.
 	RequestIDHeader string `json:"request_id_header,omitempty"`
 
-	// Planned maintenance: while its flag file exists, every request the
-	// handler covers is answered 503 with cause `maintenance`, except
-	// those of allowed client IPs, without reaching the next handler.
+	// Planned maintenance: while its flag file exists or its named window
+	// is on, every request the handler covers is answered 503 with cause
+	// `maintenance`, except those of allowed client IPs or bypass
+	// matchers, without reaching the next handler.
 	Maintenance *Maintenance `json:"maintenance,omitempty"`
 
 	intercept   []statusRange
@@ -257,7 +260,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 
 	// last, so nothing after it can fail with the goroutine running
 	if h.Maintenance != nil && ValidateMaintenance(h.Maintenance) == nil {
-		w, err := newMaintenanceWatch(h.Maintenance, h.logger)
+		bypass, err := loadBypass(ctx, h.Maintenance)
+		if err != nil {
+			return fmt.Errorf("maintenance: %v", err)
+		}
+		w, err := newMaintenanceWatch(h.Maintenance, bypass, maintenanceStorage(ctx, h.Maintenance), h.logger)
 		if err != nil {
 			return fmt.Errorf("maintenance: %v", err)
 		}

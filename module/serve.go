@@ -41,8 +41,8 @@ type failure struct {
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) (err error) {
-	if win := h.maintenance.covering(r); win != nil {
-		return h.serveMaintenance(w, r, win)
+	if win := h.maintenance.covering(r); win != nil && h.serveMaintenance(w, r, win) {
+		return nil
 	}
 	if handled, ok := r.Context().Value(caddyhttp.ErrorCtxKey).(error); ok {
 		// in an error route (handle_errors) the error being handled is
