@@ -16,6 +16,8 @@
 //		member            <name> <value>
 //		proxy_status      <name> | off
 //		maintenance       <file> [{ allow <ip|cidr>... }]
+//		metrics           per_upstream [<max>]
+//		recent            <n>
 //	}
 //
 // The parsing stands apart from the handler on purpose. Caddy's own modules
@@ -81,7 +83,7 @@ func Unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 	for d.NextBlock(0) {
 		sub := d.Val()
 		switch sub {
-		case "retry_after", "discard_limit", "type", "request_id_header", "format":
+		case "retry_after", "discard_limit", "type", "request_id_header", "format", "recent":
 			if seen[sub] {
 				return d.Errf("%s: set twice; give it once", sub)
 			}
@@ -269,6 +271,16 @@ func Unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 
 		case "maintenance":
 			if err := parseMaintenance(d, m); err != nil {
+				return err
+			}
+
+		case "metrics":
+			if err := parseMetrics(d, m); err != nil {
+				return err
+			}
+
+		case "recent":
+			if err := parseRecent(d, m); err != nil {
 				return err
 			}
 
