@@ -92,7 +92,7 @@ handle /ok* { reverse_proxy %s }`, refused, page, reset, ok), testcaddy.Options{
 
 	run := time.Now().UnixNano()
 	type sent struct {
-		path, id, upstream string
+		path, id, upstream     string
 		status, upstreamStatus int
 		cause                  string
 	}
