@@ -20,13 +20,10 @@ func parseMetrics(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 	mt := &upstreamerrors.Metrics{PerUpstream: true}
 	if len(args) == 2 {
 		n, err := strconv.Atoi(args[1])
-		if err != nil || n < 1 {
+		if err != nil || n < 1 || n > upstreamerrors.MaxUpstreamsMax {
 			return d.Errf("metrics: per_upstream: %q is not a number of upstreams (1 to %d)", args[1], upstreamerrors.MaxUpstreamsMax)
 		}
 		mt.MaxUpstreams = n
-		if err := upstreamerrors.ValidateMetrics(mt); err != nil {
-			return d.Errf("metrics: per_upstream: %v", err)
-		}
 	}
 	m.Metrics = mt
 	return nil
@@ -39,11 +36,8 @@ func parseRecent(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 		return err
 	}
 	n, err := strconv.Atoi(arg)
-	if err != nil || n < 1 {
+	if err != nil || n < 1 || n > upstreamerrors.RecentMax {
 		return d.Errf("recent: %q is not a number of failures (1 to %d)", arg, upstreamerrors.RecentMax)
-	}
-	if err := upstreamerrors.ValidateRecent(n); err != nil {
-		return d.Errf("recent: %v", err)
 	}
 	m.Recent = n
 	return nil
