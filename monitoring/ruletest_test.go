@@ -270,4 +270,3 @@ func (s *listSet) Next() bool                      { s.i++; return s.i < len(s.s
 func (s *listSet) At() storage.Series              { return s.series[s.i] }
 func (*listSet) Err() error                        { return nil }
 func (*listSet) Warnings() annotations.Annotations { return nil }
-
