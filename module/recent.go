@@ -123,7 +123,8 @@ var recentRing = struct {
 // registerRecent sizes the ring for a provisioned handler.
 func (h *Handler) registerRecent() {
 	n := h.Recent
-	if n == 0 {
+	if n <= 0 || n > RecentMax {
+		// 0 is the default; Validate, which runs next, refuses the rest
 		n = DefaultRecent
 	}
 	recentRing.Lock()

@@ -124,3 +124,23 @@ func TestRecentConcurrent(t *testing.T) {
 		t.Errorf("a write allocates %v times", n)
 	}
 }
+
+// A size out of range never reaches the ring: Provision runs before
+// Validate refuses it, and must not panic or allocate for it.
+func TestRecentSizeOutOfRange(t *testing.T) {
+	withRing(t)
+	for _, n := range []int{-1, RecentMax + 1} {
+		h := &Handler{Recent: n}
+		h.registerRecent()
+		recentRing.Lock()
+		size := len(recentRing.slots)
+		recentRing.Unlock()
+		if size != DefaultRecent {
+			t.Errorf("recent %d: ring of %d", n, size)
+		}
+		if err := h.Validate(); err == nil {
+			t.Errorf("recent %d validates", n)
+		}
+		h.unregisterRecent()
+	}
+}
