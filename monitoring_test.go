@@ -1,6 +1,7 @@
 package caddyupstreamerrors_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -31,21 +33,52 @@ func TestMonitoringPack(t *testing.T) {
 		t.Skip("no go command")
 	}
 	ok := testcaddy.HTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("fine")) }))
-	c := testcaddy.StartCaddyfile(t, fmt.Sprintf(`upstream_errors {
-	metrics per_upstream
-	maintenance %s
-}
-handle /ok { reverse_proxy %s }
-reverse_proxy %s`, filepath.Join(t.TempDir(), "maintenance"), ok, testcaddy.ClosedPort(t)), testcaddy.Options{Admin: true})
+	// a Caddy process of its own, built as xcaddy builds it: the metrics
+	// are process-wide, and this process's other tests count theirs
+	admin := fmt.Sprintf("127.0.0.1:%d", testcaddy.FreePort(t))
+	port := testcaddy.FreePort(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "caddy.json")
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, `{
+	"admin": {"listen": %q, "config": {"persist": false}},
+	"apps": {"http": {"metrics": {}, "servers": {"srv0": {"listen": ["127.0.0.1:%d"], "routes": [
+		{"handle": [
+			{"handler": "upstream_errors", "metrics": {"per_upstream": true}, "maintenance": {"file": %q}},
+			{"handler": "subroute", "routes": [
+				{"match": [{"path": ["/ok"]}], "handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": %q}]}]},
+				{"handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": %q}]}]}
+			]}
+		]}
+	]}}}}
+}`, admin, port, filepath.Join(dir, "maintenance"), ok, testcaddy.ClosedPort(t)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	caddy := exec.CommandContext(ctx, testcaddy.Binary(t), "run", "--config", cfg)
+	caddy.Env = append(os.Environ(), "HOME="+dir, "XDG_DATA_HOME="+dir, "XDG_CONFIG_HOME="+dir)
+	if err := caddy.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		_ = caddy.Wait()
+	})
+	deadline := time.Now().Add(30 * time.Second)
 	for _, path := range []string{"/ok", "/"} {
-		res, err := c.Client.Get(c.URL(path))
-		if err != nil {
-			t.Fatal(err)
+		for {
+			res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
+			if err == nil {
+				res.Body.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("Caddy did not start: %v", err)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
-		res.Body.Close()
 	}
 
-	res, err := http.Get("http://" + c.Admin + "/metrics")
+	res, err := http.Get("http://" + admin + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
