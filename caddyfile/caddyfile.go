@@ -16,6 +16,8 @@
 //		member            <name> <value>
 //		proxy_status      <name> | off
 //		maintenance       [<file>] [{ window <name>; allow <ip|cidr>...; bypass <matcher>...; hold <duration> [<max>] }]
+//		metrics           per_upstream [<max>]
+//		recent            <n>
 //	}
 //
 // The parsing stands apart from the handler on purpose. Caddy's own modules
@@ -87,7 +89,7 @@ func unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler, matcher matche
 	for d.NextBlock(0) {
 		sub := d.Val()
 		switch sub {
-		case "retry_after", "discard_limit", "type", "request_id_header", "format":
+		case "retry_after", "discard_limit", "type", "request_id_header", "format", "recent":
 			if seen[sub] {
 				return d.Errf("%s: set twice; give it once", sub)
 			}
@@ -275,6 +277,16 @@ func unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler, matcher matche
 
 		case "maintenance":
 			if err := parseMaintenance(d, m, matcher); err != nil {
+				return err
+			}
+
+		case "metrics":
+			if err := parseMetrics(d, m); err != nil {
+				return err
+			}
+
+		case "recent":
+			if err := parseRecent(d, m); err != nil {
 				return err
 			}
 

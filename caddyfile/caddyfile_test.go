@@ -164,7 +164,7 @@ func compact(t *testing.T, s string) string {
 // The lists the errors on an unknown name end with, written out here so a
 // name that goes missing or appears fails the tests.
 const (
-	subdirectives = "discard_limit, format, intercept, keep_headers, maintenance, member, pass_json, proxy_status, request_id_header, retry_after, status, template, type"
+	subdirectives = "discard_limit, format, intercept, keep_headers, maintenance, member, metrics, pass_json, proxy_status, recent, request_id_header, retry_after, status, template, type"
 	causeCodes    = "connection_read_timeout, connection_refused, connection_terminated, connection_timeout, destination_overloaded, destination_unavailable, dns_error, dns_timeout, http_protocol_error, http_response_timeout, maintenance, proxy_internal_error, tls_certificate_error, tls_protocol_error, upstream_error"
 )
 

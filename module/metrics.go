@@ -13,6 +13,8 @@ var metrics = struct {
 	once      sync.Once
 	responses *prometheus.CounterVec
 	client    *prometheus.CounterVec
+	// byUpstream has series only for handlers with metrics per_upstream
+	byUpstream *prometheus.CounterVec
 }{}
 
 // registerMetrics adds the module's collectors to registry.
@@ -30,11 +32,17 @@ func registerMetrics(registry *prometheus.Registry) error {
 			Name:      "upstream_errors_client_total",
 			Help:      "Requests upstream_errors saw end by the client's doing (it left, or cut its request body short), by cause.",
 		}, []string{"server", "cause"})
+		metrics.byUpstream = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "caddy",
+			Subsystem: "http",
+			Name:      "upstream_errors_by_upstream_total",
+			Help:      "Errors answered by upstream_errors, by the upstream that failed (empty if none was tried; \"other\" past the configured maximum), response status and cause.",
+		}, []string{"server", "upstream", "status", "cause"})
 	})
 	if registry == nil {
 		return nil
 	}
-	for _, c := range []prometheus.Collector{metrics.responses, metrics.client} {
+	for _, c := range []prometheus.Collector{metrics.responses, metrics.client, metrics.byUpstream} {
 		err := registry.Register(c)
 		if _, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); err != nil && !ok {
 			return err

@@ -156,6 +156,15 @@ type Handler struct {
 	// matchers, without reaching the next handler.
 	Maintenance *Maintenance `json:"maintenance,omitempty"`
 
+	// Optional metrics, such as failures counted by upstream.
+	Metrics *Metrics `json:"metrics,omitempty"`
+
+	// How many of the last failures answered the process keeps for the
+	// admin API's /upstream_errors/recent. The buffer is shared by every
+	// handler and holds the largest number any loaded handler sets.
+	// Default: 100, at most 10000.
+	Recent int `json:"recent,omitempty"`
+
 	intercept   []statusRange
 	passJSON    classSet
 	keep        []string
@@ -256,7 +265,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 
 	if srv, ok := ctx.Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server); ok && srv != nil {
 		h.initSeries(srv.Name())
+		h.initUpstreamSeries(srv.Name())
 	}
+	h.registerRecent()
 
 	// last, so nothing after it can fail with the goroutine running
 	if h.Maintenance != nil && ValidateMaintenance(h.Maintenance) == nil {
@@ -275,6 +286,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 
 // Cleanup stops watching the maintenance file.
 func (h *Handler) Cleanup() error {
+	h.unregisterRecent()
 	if h.maintenance != nil {
 		h.maintenance.close()
 	}
@@ -348,6 +360,14 @@ func (h *Handler) Validate() error {
 		if err := ValidateMaintenance(h.Maintenance); err != nil {
 			return fmt.Errorf("maintenance: %v", err)
 		}
+	}
+	if h.Metrics != nil {
+		if err := ValidateMetrics(h.Metrics); err != nil {
+			return fmt.Errorf("metrics: %v", err)
+		}
+	}
+	if err := ValidateRecent(h.Recent); err != nil {
+		return fmt.Errorf("recent: %v", err)
 	}
 	return nil
 }

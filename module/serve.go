@@ -351,6 +351,7 @@ func (h *Handler) report(r *http.Request, f failure) {
 		countClient(server, f.cause)
 	} else {
 		countResponse(server, f.status, f.cause)
+		h.recordFailure(r, &f, server)
 	}
 	h.log(r, f)
 }

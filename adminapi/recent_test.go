@@ -1,0 +1,183 @@
+package adminapi_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/adminapi"
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/testcaddy"
+	upstreamerrors "github.com/caddy-upstream-errors/caddy-upstream-errors/module"
+)
+
+// get sends a GET with request ID id to path on c.
+func get(t *testing.T, c *testcaddy.Caddy, path, id string) int {
+	t.Helper()
+	req, err := http.NewRequest("GET", c.URL(path), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Request-ID", id)
+	res, err := c.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// recent reads the endpoint with query q, returning the status and, for
+// a 200, the decoded list and the raw body.
+func recent(t *testing.T, c *testcaddy.Caddy, method, q string) (int, []upstreamerrors.RecentFailure, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+c.Admin+adminapi.RecentPath+q, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusOK {
+		return res.StatusCode, nil, string(body)
+	}
+	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	var out []upstreamerrors.RecentFailure
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&out); err != nil {
+		t.Fatalf("%v\n%s", err, body)
+	}
+	return res.StatusCode, out, string(body)
+}
+
+func ids(fs []upstreamerrors.RecentFailure) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.RequestID)
+	}
+	return out
+}
+
+// The endpoint lists the failures answered, newest first, with what the
+// log entry says of each (status, cause, upstream, upstream status,
+// request ID, error text) and the request's host, method and path
+// without its query; a pass-through is not listed; limit and cause
+// filter; the buffer keeps the configured number.
+func TestRecentFailures(t *testing.T) {
+	refused := testcaddy.ClosedPort(t)
+	page := testcaddy.RawServer(t, testcaddy.Reply("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\ndown"))
+	reset := testcaddy.RawServer(t, testcaddy.Reset)
+	ok := testcaddy.HTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("fine")) }))
+	c := testcaddy.StartCaddyfile(t, fmt.Sprintf(`upstream_errors {
+	recent 4
+}
+handle /refused* { reverse_proxy %s }
+handle /page* { reverse_proxy %s }
+handle /reset* { reverse_proxy %s }
+handle /ok* { reverse_proxy %s }`, refused, page, reset, ok), testcaddy.Options{Admin: true})
+
+	run := time.Now().UnixNano()
+	type sent struct {
+		path, id, upstream     string
+		status, upstreamStatus int
+		cause                  string
+	}
+	var failures []sent
+	for i, s := range []sent{
+		{path: "/refused/a?token=s3cret", upstream: refused, status: 502, cause: "connection_refused"},
+		{path: "/page/b?token=s3cret", upstream: page, status: 503, cause: "http_response_status", upstreamStatus: 503},
+		{path: "/ok/c?token=s3cret", status: 200},
+		{path: "/reset/d?token=s3cret", upstream: reset, status: 502, cause: "connection_terminated"},
+		{path: "/refused/e", upstream: refused, status: 502, cause: "connection_refused"},
+	} {
+		s.id = fmt.Sprintf("recent-%d-%d", run, i)
+		before := time.Now()
+		if got := get(t, c, s.path, s.id); got != s.status {
+			t.Fatalf("%s: status %d, want %d", s.path, got, s.status)
+		}
+		if s.status == 200 {
+			continue
+		}
+		failures = append(failures, s)
+		_, list, _ := recent(t, c, "GET", "?limit=1")
+		if len(list) != 1 {
+			t.Fatalf("after %s: %d entries with limit=1", s.path, len(list))
+		}
+		f := list[0]
+		logged := c.ModuleEntries(s.id)
+		if len(logged) != 1 {
+			t.Fatalf("%s: %d log entries", s.path, len(logged))
+		}
+		path, _, _ := strings.Cut(s.path, "?")
+		if f.RequestID != s.id || f.Status != s.status || f.Cause != s.cause || f.Upstream != s.upstream ||
+			f.UpstreamStatus != s.upstreamStatus || f.Method != "GET" || f.Path != path ||
+			f.Host != strings.TrimPrefix(c.URL(""), "http://") {
+			t.Errorf("%s: newest entry %+v, want %+v", s.path, f, s)
+		}
+		if f.Server == "" {
+			t.Errorf("%s: no server", s.path)
+		}
+		if want, _ := logged[0]["error"].(string); f.Error != want {
+			t.Errorf("%s: error %q, the log says %q", s.path, f.Error, want)
+		}
+		if f.Time.Before(before.Add(-time.Second)) || f.Time.After(time.Now().Add(time.Second)) {
+			t.Errorf("%s: time %v is not when it was answered (%v)", s.path, f.Time, before)
+		}
+		if f.Duration <= 0 || f.Duration > time.Since(before).Seconds() {
+			t.Errorf("%s: duration %v, want within the request (%v)", s.path, f.Duration, time.Since(before))
+		}
+	}
+
+	_, all, body := recent(t, c, "GET", "")
+	if strings.Contains(body, "s3cret") || strings.Contains(body, "token") {
+		t.Errorf("a query string is listed: %s", body)
+	}
+	// four kept of the four failures, newest first
+	var want []string
+	for _, s := range slices.Backward(failures) {
+		want = append(want, s.id)
+	}
+	if !slices.Equal(ids(all), want) {
+		t.Errorf("listed %q, want %q", ids(all), want)
+	}
+	_, two, _ := recent(t, c, "GET", "?limit=2")
+	if !slices.Equal(ids(two), want[:2]) {
+		t.Errorf("limit=2 listed %q, want %q", ids(two), want[:2])
+	}
+	_, refusedOnly, _ := recent(t, c, "GET", "?cause=connection_refused")
+	if !slices.Equal(ids(refusedOnly), []string{failures[3].id, failures[0].id}) {
+		t.Errorf("cause=connection_refused listed %q", ids(refusedOnly))
+	}
+
+	// one more failure pushes the oldest out
+	extra := fmt.Sprintf("recent-%d-extra", run)
+	if got := get(t, c, "/reset/f", extra); got != 502 {
+		t.Fatalf("status %d", got)
+	}
+	_, all, _ = recent(t, c, "GET", "")
+	if want := append([]string{extra}, want[:3]...); !slices.Equal(ids(all), want) {
+		t.Errorf("after one more, listed %q, want %q", ids(all), want)
+	}
+
+	for _, bad := range []struct{ method, q string }{
+		{"GET", "?limit=0"}, {"GET", "?limit=x"}, {"GET", "?cause=Bad-Cause"}, {"POST", ""},
+	} {
+		if status, _, body := recent(t, c, bad.method, bad.q); status < 400 || status > 499 {
+			t.Errorf("%s %s: status %d %s, want a 4xx", bad.method, bad.q, status, body)
+		}
+	}
+}

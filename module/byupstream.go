@@ -1,0 +1,180 @@
+package upstreamerrors
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics configures the module's optional metrics.
+type Metrics struct {
+	// Count failures by upstream too, in
+	// caddy_http_upstream_errors_by_upstream_total{server,upstream,status,cause}:
+	// `upstream` is the dial address of the upstream that failed, as
+	// reverse_proxy's {http.reverse_proxy.upstream.hostport} and the log
+	// entry's `upstream` name it, and empty for a failure no upstream was
+	// tried for (no upstream available, maintenance, the site's own errors).
+	PerUpstream bool `json:"per_upstream,omitempty"`
+
+	// The most distinct upstreams the process counts by name: the first
+	// ones it sees get their own series, later ones count as
+	// upstream="other", so the number of series stays bounded however
+	// many upstreams (dynamic ones included) there are. Shared by the
+	// process: a handler names a new upstream only while fewer than its
+	// own maximum are named. Default: 100.
+	MaxUpstreams int `json:"max_upstreams,omitempty"`
+}
+
+// Bounds of max_upstreams.
+const (
+	DefaultMaxUpstreams = 100
+	MaxUpstreamsMax     = 10000
+)
+
+// OtherUpstream is the upstream label of the upstreams past the maximum.
+const OtherUpstream = "other"
+
+// upstreamPlace names the upstream reverse_proxy last picked for the
+// request: set before it dials, so a refused or reset one is named too.
+const upstreamPlace = "http.reverse_proxy.upstream.hostport"
+
+// ValidateMetrics checks the metrics options.
+func ValidateMetrics(m *Metrics) error {
+	if m.MaxUpstreams < 0 || m.MaxUpstreams > MaxUpstreamsMax {
+		return fmt.Errorf("max_upstreams: %d must be between 1 and %d", m.MaxUpstreams, MaxUpstreamsMax)
+	}
+	if m.MaxUpstreams != 0 && !m.PerUpstream {
+		return fmt.Errorf("max_upstreams: %d needs per_upstream", m.MaxUpstreams)
+	}
+	return nil
+}
+
+// perUpstream returns the bound on named upstreams if h counts by
+// upstream, else 0.
+func (h *Handler) perUpstream() int {
+	if h.Metrics == nil || !h.Metrics.PerUpstream {
+		return 0
+	}
+	if h.Metrics.MaxUpstreams == 0 {
+		return DefaultMaxUpstreams
+	}
+	return h.Metrics.MaxUpstreams
+}
+
+// failedUpstream is the upstream f names: the one reverse_proxy picked
+// last, or none for the site's own errors and maintenance.
+func failedUpstream(f *failure, repl *caddy.Replacer) string {
+	if f.local || f.cause == CauseMaintenance || repl == nil {
+		return ""
+	}
+	up, _ := repl.GetString(upstreamPlace)
+	return up
+}
+
+// namedUpstreams are the upstreams counted by name, process-wide and
+// kept across reloads as the counter is: a name once given keeps its
+// series.
+var namedUpstreams = struct {
+	sync.RWMutex
+	m map[string]struct{}
+}{m: make(map[string]struct{})}
+
+// upstreamLabel returns the label for upstream: itself while fewer than
+// limit upstreams are named, else "other".
+func upstreamLabel(upstream string, limit int) string {
+	if upstream == "" {
+		return ""
+	}
+	namedUpstreams.RLock()
+	_, named := namedUpstreams.m[upstream]
+	full := len(namedUpstreams.m) >= limit
+	namedUpstreams.RUnlock()
+	switch {
+	case named:
+		return upstream
+	case full:
+		return OtherUpstream
+	}
+	namedUpstreams.Lock()
+	defer namedUpstreams.Unlock()
+	if _, named := namedUpstreams.m[upstream]; !named {
+		if len(namedUpstreams.m) >= limit {
+			return OtherUpstream
+		}
+		namedUpstreams.m[strings.Clone(upstream)] = struct{}{}
+	}
+	return upstream
+}
+
+// byUpstreamKey names one series of the by-upstream counter.
+type byUpstreamKey struct {
+	server, upstream string
+	status           int
+	cause            string
+}
+
+var byUpstreamCounters = struct {
+	sync.RWMutex
+	m map[byUpstreamKey]prometheus.Counter
+}{m: make(map[byUpstreamKey]prometheus.Counter)}
+
+// byUpstreamCounter returns the series for its key, creating it at 0 on
+// first use, or nil before the metric is registered.
+func byUpstreamCounter(k byUpstreamKey) prometheus.Counter {
+	if metrics.byUpstream == nil {
+		return nil
+	}
+	byUpstreamCounters.RLock()
+	c := byUpstreamCounters.m[k]
+	byUpstreamCounters.RUnlock()
+	if c == nil {
+		k.upstream = strings.Clone(k.upstream)
+		c = metrics.byUpstream.WithLabelValues(k.server, k.upstream, statusText(k.status), k.cause)
+		byUpstreamCounters.Lock()
+		byUpstreamCounters.m[k] = c
+		byUpstreamCounters.Unlock()
+	}
+	return c
+}
+
+// countByUpstream adds one to the by-upstream series of f.
+func countByUpstream(server, upstream string, limit int, f *failure) {
+	k := byUpstreamKey{server, upstreamLabel(upstream, limit), f.status, f.cause}
+	if c := byUpstreamCounter(k); c != nil {
+		c.Inc()
+	}
+}
+
+// initUpstreamSeries creates at 0 the by-upstream series known before any
+// failure: those of the causes no upstream is tried for. Series of an
+// upstream appear with its first failure, as its name is not known before.
+func (h *Handler) initUpstreamSeries(server string) {
+	if h.perUpstream() == 0 {
+		return
+	}
+	byUpstreamCounter(byUpstreamKey{server, "", h.statusForCause(CauseDestinationUnavail), CauseDestinationUnavail})
+	if h.Maintenance != nil {
+		byUpstreamCounter(byUpstreamKey{server, "", h.statusForCause(CauseMaintenance), CauseMaintenance})
+	}
+}
+
+// recordFailure counts a failure the module answered by upstream, when
+// configured, and writes it into the buffer of recent failures.
+func (h *Handler) recordFailure(r *http.Request, f *failure, server string) {
+	repl := f.repl
+	if repl == nil {
+		repl, _ = r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	}
+	upstream := failedUpstream(f, repl)
+	if f.requestID == "" {
+		f.requestID = h.requestID(r, repl)
+	}
+	if limit := h.perUpstream(); limit > 0 {
+		countByUpstream(server, upstream, limit, f)
+	}
+	recordRecent(r, f, server, upstream)
+}
