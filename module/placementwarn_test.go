@@ -15,7 +15,7 @@ func TestUnreachableWarnsAtLoad(t *testing.T) {
 	for _, tc := range []struct {
 		name, site string
 		// the warned positions in the route, and what the warning names
-		at   []float64
+		at    []float64
 		name2 string
 	}{
 		{"after reverse_proxy", "route {\n\treverse_proxy " + up + "\n\tupstream_errors\n}", []float64{1}, "reverse_proxy"},
