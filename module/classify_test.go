@@ -77,7 +77,7 @@ func TestClassify(t *testing.T) {
 func TestEveryCauseHasADetail(t *testing.T) {
 	for _, c := range CauseCodes() {
 		info := causes[c]
-		if info.detail == "" || !isServerError(info.status) {
+		if info.Detail == "" || !isServerError(info.Status) {
 			t.Errorf("%s: %+v", c, info)
 		}
 	}

@@ -69,7 +69,7 @@ func FuzzRender(f *testing.F) {
 			return nil, false
 		})
 		v := bodyValues{
-			Status: 502, Title: "Bad Gateway", Detail: causes[CauseConnectionRefused].detail,
+			Status: 502, Title: "Bad Gateway", Detail: causes[CauseConnectionRefused].Detail,
 			Cause: CauseConnectionRefused, Class: "5xx", Type: DefaultType,
 			Instance: r.URL.EscapedPath(), RequestID: id,
 		}
