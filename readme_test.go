@@ -18,10 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/modfile"
+
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	_ "github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
-	"golang.org/x/mod/modfile"
 
 	_ "github.com/caddy-upstream-errors/caddy-upstream-errors"
 	"github.com/caddy-upstream-errors/caddy-upstream-errors/examples/legacy"
@@ -117,7 +118,7 @@ func blocksOf(bs []block, lang string) []block {
 func errorPage(t *testing.T) string {
 	t.Helper()
 	page := filepath.Join(t.TempDir(), "error.html")
-	if err := os.WriteFile(page, []byte("<h1>{{.Status}} {{.Title}}</h1>"), 0o644); err != nil {
+	if err := os.WriteFile(page, []byte("<h1>{{.Status}} {{.Title}}</h1>"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return page
@@ -601,7 +602,7 @@ func compareExchange(t *testing.T, where string, quoted, got exchange) {
 		t.Errorf("%s: status line %q, the page quotes %q", where, got.statusLine, quoted.statusLine)
 	}
 	show := func(h [][2]string) string {
-		var s []string
+		s := make([]string, 0, len(h))
 		for _, f := range h {
 			if f[0] == "Date" {
 				f[1] = "<date>"

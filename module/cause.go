@@ -80,9 +80,6 @@ func isClientCause(cause string) bool {
 	return ok
 }
 
-// localCauses are the causes of the site's own errors.
-var localCauses = taxonomy.SiteCauses
-
 // CauseCodes returns the cause codes a response can be normalized for,
 // sorted.
 func CauseCodes() []string {

@@ -1,12 +1,12 @@
 package upstreamerrors
 
 import (
-	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/taxonomy"
-
 	"fmt"
 	"mime"
 	"net/http"
 	"strings"
+
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/taxonomy"
 )
 
 // Group4xx names the class of client error statuses.

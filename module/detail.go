@@ -1,9 +1,9 @@
 package upstreamerrors
 
 import (
-	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/taxonomy"
-
 	"strings"
+
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/taxonomy"
 )
 
 // detailFor returns the problem detail for f.

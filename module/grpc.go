@@ -1,14 +1,14 @@
 package upstreamerrors
 
 import (
-	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/taxonomy"
-
 	"net/http"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
+
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/taxonomy"
 )
 
 // gRPC clients cannot read an HTTP error page: a gRPC request is answered

@@ -112,7 +112,7 @@ func TestMaintenanceWarnsOnce(t *testing.T) {
 	w := &maintenanceWatch{file: flag, logger: zap.New(core)}
 	write := func(content string, mod time.Time) {
 		t.Helper()
-		if err := os.WriteFile(flag, []byte(content), 0o644); err != nil {
+		if err := os.WriteFile(flag, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		// a new modification time each write, as a slow hand gives
@@ -174,7 +174,7 @@ func TestMaintenanceIsNotCheckedPerRequest(t *testing.T) {
 
 	flag := filepath.Join(t.TempDir(), "maintenance")
 	h, w, req := maintenanceSetup(t, &Maintenance{File: flag})
-	if err := os.WriteFile(flag, nil, 0o644); err != nil {
+	if err := os.WriteFile(flag, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	calls := 0
@@ -217,7 +217,7 @@ func TestMaintenancePassThroughAllocations(t *testing.T) {
 	}
 	dir := t.TempDir()
 	present := filepath.Join(dir, "present")
-	if err := os.WriteFile(present, nil, 0o644); err != nil {
+	if err := os.WriteFile(present, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -246,7 +246,7 @@ func TestMaintenancePassThroughAllocations(t *testing.T) {
 func BenchmarkMaintenanceOverhead(b *testing.B) {
 	dir := b.TempDir()
 	present := filepath.Join(dir, "present")
-	if err := os.WriteFile(present, nil, 0o644); err != nil {
+	if err := os.WriteFile(present, nil, 0o600); err != nil {
 		b.Fatal(err)
 	}
 	for _, tc := range []struct {

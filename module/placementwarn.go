@@ -3,9 +3,10 @@ package upstreamerrors
 import (
 	"sync"
 
+	"go.uber.org/zap"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"go.uber.org/zap"
 
 	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/placement"
 )

@@ -1,12 +1,12 @@
 package upstreamerrors
 
 import (
-	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/taxonomy"
-
 	"sync"
 	"sync/atomic"
 
 	"github.com/dunglas/httpsfv"
+
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/taxonomy"
 )
 
 // proxyStatus returns the Proxy-Status field value (RFC 9209) for f: the
@@ -114,7 +114,7 @@ func isSFToken(s string) bool {
 	if s == "" {
 		return false
 	}
-	if c := s[0]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '*') {
+	if c := s[0]; (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && c != '*' {
 		return false
 	}
 	for i := 1; i < len(s); i++ {

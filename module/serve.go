@@ -1,10 +1,9 @@
 package upstreamerrors
 
 import (
-	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/taxonomy"
-
 	"cmp"
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/taxonomy"
 )
 
 // failure is one upstream failure being answered or logged.
@@ -254,9 +255,7 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 	for _, fld := range rw.before {
 		hdr[fld.key] = fld.values
 	}
-	for k, v := range kept {
-		hdr[k] = v
-	}
+	maps.Copy(hdr, kept)
 
 	// one backing array for the fields set fresh on every response: the
 	// module's own and the proxy's Via

@@ -20,15 +20,16 @@ func docTable(t *testing.T, doc, header string) [][]string {
 		t.Fatalf("docs/reference.md has no table %q", header)
 	}
 	var rows [][]string
-	for j, line := range strings.Split(doc[i:], "\n") {
+	j := 0
+	for line := range strings.SplitSeq(doc[i:], "\n") {
 		if !strings.HasPrefix(line, "|") {
 			break
 		}
-		if j < 2 {
+		if j++; j <= 2 {
 			continue // the header and its rule
 		}
 		var cells []string
-		for _, c := range strings.Split(strings.Trim(line, "|"), " | ") {
+		for c := range strings.SplitSeq(strings.Trim(line, "|"), " | ") {
 			cells = append(cells, strings.TrimSpace(c))
 		}
 		rows = append(rows, cells)
@@ -123,8 +124,9 @@ func TestReferenceMatchesTable(t *testing.T) {
 		t.Errorf("documented client causes %v, table %v", client, sorted(want))
 	}
 
-	var site []string
-	for _, row := range docTable(t, doc, "| cause | when |") {
+	rows := docTable(t, doc, "| cause | when |")
+	site := make([]string, 0, len(rows))
+	for _, row := range rows {
 		site = append(site, causeName(t, row[0]))
 	}
 	if slices.Sort(site); !slices.Equal(site, sorted(SiteCauses)) {

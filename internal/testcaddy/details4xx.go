@@ -1,15 +1,17 @@
 package testcaddy
 
-import "github.com/caddy-upstream-errors/caddy-upstream-errors/internal/taxonomy"
+import (
+	"maps"
+
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/taxonomy"
+)
 
 // ClientDetails is the problem detail of each 4xx status, upstream or the
 // site's own, read from the cause table; key 0 is the detail of a 4xx
 // without a sentence of its own.
 var ClientDetails = func() map[int]string {
 	m := map[int]string{0: taxonomy.ClientDetail}
-	for s, d := range taxonomy.ClientDetails {
-		m[s] = d
-	}
+	maps.Copy(m, taxonomy.ClientDetails)
 	return m
 }()
 
