@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -265,5 +266,25 @@ func BenchmarkMaintenanceOverhead(b *testing.B) {
 				_ = h.ServeHTTP(w, req, passThroughNext)
 			}
 		})
+	}
+}
+
+// A flag file that exists but cannot be read keeps the window on, and the
+// warning says it could not be read rather than that it holds no time.
+func TestMaintenanceUnreadableFileWarns(t *testing.T) {
+	flag := filepath.Join(t.TempDir(), "maintenance")
+	// a directory: it exists, and reading it fails even for root
+	if err := os.Mkdir(flag, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	core, logs := observer.New(zapcore.WarnLevel)
+	w := &maintenanceWatch{file: flag, logger: zap.New(core)}
+	w.check()
+	if win := w.window.Load(); win == nil || !win.end.IsZero() {
+		t.Fatalf("window = %+v, want one without an end", win)
+	}
+	entries := logs.All()
+	if len(entries) != 1 || !strings.HasPrefix(entries[0].Message, "maintenance file could not be read") {
+		t.Fatalf("warnings %v, want one saying the file could not be read", entries)
 	}
 }
