@@ -39,7 +39,7 @@ func TestPinStatusPlaceholder(t *testing.T) {
 	c := testcaddy.StartCaddyfile(t, "reverse_proxy "+up+` {
 	@any status 2xx
 	handle_response @any {
-		respond "{http.reverse_proxy.status_code} {http.reverse_proxy.header.X-Up}" 200
+		respond "{http.reverse_proxy.status_code} {http.reverse_proxy.header.X-Up} {http.reverse_proxy.upstream.hostport}" 200
 	}
 }`)
 	res, err := c.Client.Get(c.URL("/"))
@@ -48,7 +48,11 @@ func TestPinStatusPlaceholder(t *testing.T) {
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if string(body) != "203 yes" {
+	got := strings.Fields(string(body))
+	if len(got) < 2 || got[0] != "203" || got[1] != "yes" {
 		t.Fatalf("PIN placeholder: reverse_proxy's {http.reverse_proxy.status_code} {http.reverse_proxy.header.X-Up} read %q, want the upstream's \"203 yes\". origin.go reads the upstream's status and fields from these to tell a replayed upstream response from the site's own page: update upstreamStatusPlace and upstreamViaPlace to the new names. Until then the call-stack and Via checks still mark what reverse_proxy copies.", body)
+	}
+	if len(got) != 3 || got[2] != up {
+		t.Fatalf("PIN placeholder: reverse_proxy's {http.reverse_proxy.upstream.hostport} read %q, want the upstream %s. serve.go logs it as the entry's upstream field: update the name there. Until then entries have no upstream field.", body, up)
 	}
 }

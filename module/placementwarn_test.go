@@ -41,6 +41,9 @@ func TestUnreachableWarnsAtLoad(t *testing.T) {
 				pos, _ := e["route_position"].(float64)
 				at = append(at, pos)
 			}
+			if len(at) == 0 && len(tc.at) > 0 {
+				t.Fatalf("PIN route handlers: no warning at load. placementwarn.go finds the handler's own route as the first route of its parent subroute whose raw handler list Caddy has not cleared yet (caddy.Context.LoadModule clears it after loading the last handler). If Caddy now clears it earlier or keeps it longer, find the route another way; until then the load does not warn, and caddy upstream-errors check still reports it.")
+			}
 			if len(at) != len(tc.at) || (len(at) > 0 && at[0] != tc.at[0]) {
 				t.Errorf("warned at route positions %v, want %v", at, tc.at)
 			}
