@@ -190,8 +190,10 @@ func TestDockerfileBuild(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "caddy")
 	spec, _, _ := strings.Cut(b.with[0], "=")
-	args := []string{"run", "github.com/caddyserver/xcaddy/cmd/xcaddy@" + xcaddyVersion,
-		"build", version, "--with", spec + "=" + repo, "--output", bin}
+	args := []string{
+		"run", "github.com/caddyserver/xcaddy/cmd/xcaddy@" + xcaddyVersion,
+		"build", version, "--with", spec + "=" + repo, "--output", bin,
+	}
 	began := time.Now()
 	if out, err := run(t, dir, goCmd, args...); err != nil {
 		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -250,7 +252,7 @@ func serveBuilt(t *testing.T, dir, bin, repo string) {
 	}
 	cfg := filepath.Join(dir, "auth-gateway.Caddyfile")
 	global := "{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n}\n"
-	if err := os.WriteFile(cfg, append([]byte(global), site...), 0o644); err != nil {
+	if err := os.WriteFile(cfg, append([]byte(global), site...), 0o600); err != nil { //nolint:gosec // a file in the test's own temporary directory
 		t.Fatal(err)
 	}
 	cmd := exec.CommandContext(t.Context(), bin, "run", "--config", cfg, "--adapter", "caddyfile")
@@ -290,16 +292,16 @@ func serveBuilt(t *testing.T, dir, bin, repo string) {
 		return res, string(body)
 	}
 	// the auth service's decision passes as it made it
-	if res, body := get("/ok", false); res.StatusCode != 401 || res.Header.Get("Proxy-Status") != "" || !strings.Contains(body, "Log in first") {
+	if res, body := get("/ok", false); res.StatusCode != 401 || res.Header.Get("Proxy-Status") != "" || !strings.Contains(body, "Log in first") { //nolint:bodyclose // get closes it
 		t.Errorf("GET /ok without a token: %d %v %q, want the auth service's own 401", res.StatusCode, res.Header, body)
 	}
 	// the backend's 500 page, under a handle block, is replaced
-	if res, body := get("/error", true); res.StatusCode != 502 || res.Header.Get("Content-Type") != "application/problem+json" ||
+	if res, body := get("/error", true); res.StatusCode != 502 || res.Header.Get("Content-Type") != "application/problem+json" || //nolint:bodyclose // get closes it
 		res.Header.Get("Set-Cookie") != "" || !strings.Contains(body, `"cause":"http_response_status"`) {
 		t.Errorf("GET /error: %d %v %q, want the module's 502", res.StatusCode, res.Header, body)
 	}
 	// the page the site writes in handle_response passes untouched
-	if res, body := get("/reports/unavailable", true); res.StatusCode != 503 || body != "Reports are being rebuilt; come back in a few minutes." {
+	if res, body := get("/reports/unavailable", true); res.StatusCode != 503 || body != "Reports are being rebuilt; come back in a few minutes." { //nolint:bodyclose // get closes it
 		t.Errorf("GET /reports/unavailable: %d %q, want the site's own page", res.StatusCode, body)
 	}
 }
@@ -329,7 +331,7 @@ func run(t *testing.T, dir, name string, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), name, args...)
 	cmd.Dir = dir
-	var env []string
+	env := make([]string, 0, len(os.Environ())+2)
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {

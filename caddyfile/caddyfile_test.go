@@ -192,7 +192,7 @@ func TestAdaptErrors(t *testing.T) {
 		{"status not 5xx", []string{"!status timeout 404"}, `status: "timeout" maps to 404, which is not 500-599: upstream failures are answered with a 5xx status`},
 		{"status outside HTTP", []string{"!status connection_refused 999"}, `status: "connection_refused" maps to 999, which is not 500-599: upstream failures are answered with a 5xx status`},
 		{"status unknown key", []string{"!status refused 502"}, `status: key "refused" is not a cause code, "timeout", "5xx" or an upstream 5xx status; cause codes: ` + causeCodes},
-		{"status misspelled cause", []string{"!status conection_refused 503"}, `status: key "conection_refused" is not a cause code, "timeout", "5xx" or an upstream 5xx status; did you mean "connection_refused"? Cause codes: ` + causeCodes},
+		{"status misspelled cause", []string{"!status conection_refused 503"}, `status: key "conection_refused" is not a cause code, "timeout", "5xx" or an upstream 5xx status; did you mean "connection_refused"? Cause codes: ` + causeCodes}, //nolint:misspell // the typo is the input
 		{"status misspelled group", []string{"!status timeuot 503"}, `status: key "timeuot" is not a cause code, "timeout", "5xx" or an upstream 5xx status; did you mean "timeout"? Cause codes: ` + causeCodes},
 		{"status key not 5xx", []string{"!status 404 502"}, `status: key "404" is not a cause code, "timeout", "5xx" or an upstream 5xx status; an upstream status key must be 500-599`},
 		{"status repeated", []string{"status 502 502", "!status 502 503"}, `status: "502" is mapped twice`},
@@ -274,7 +274,8 @@ func TestAdaptErrors(t *testing.T) {
 		{"maintenance unknown option", []string{"maintenance /run/m {", "!deny 10.0.0.0/8", "}"}, `maintenance: unknown option "deny"; the block takes window, allow, bypass and hold`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			file := []string{":8080 {", "\tupstream_errors {", "\t\tstatus dns_error 502"}
+			file := make([]string, 0, 3+len(tc.lines)+4)
+			file = append(file, ":8080 {", "\tupstream_errors {", "\t\tstatus dns_error 502")
 			line := 0
 			for _, l := range tc.lines {
 				if strings.HasPrefix(l, "!") {

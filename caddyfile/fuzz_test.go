@@ -21,7 +21,7 @@ func FuzzAdapt(f *testing.F) {
 		"template html inline \"{{.Bogus\"",
 		"member a {http.request.host}\nproxy_status off",
 		"keep_headers\ndiscard_limit -1",
-		"format\nformat xml\n{\n}}",
+		"format\nformat xml\n{\n}}", //nolint:dupword // a repeated sub-directive is the input
 		"status 5xx-6xx 502\nstatus timeout 99999999999999999999",
 		"intercept off\nintercept 500",
 		"proxy_status off\nproxy_status edge",

@@ -48,7 +48,7 @@ func TestTemplateFileReadAtProvision(t *testing.T) {
 		t.Errorf("loading without the template file:\n got %v\nwant an error ending %q", err, wantEnd)
 	}
 
-	if err := os.WriteFile(page, []byte("<p>{{.Status"), 0o644); err != nil {
+	if err := os.WriteFile(page, []byte("<p>{{.Status"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	wantEnd = fmt.Sprintf("provision http.handlers.upstream_errors: templates: html: template: html:1: unclosed action (from %s)", page)
@@ -56,7 +56,7 @@ func TestTemplateFileReadAtProvision(t *testing.T) {
 		t.Errorf("loading a broken template file:\n got %v\nwant an error ending %q", err, wantEnd)
 	}
 
-	if err := os.WriteFile(page, []byte("<p>{{.Status}} {http.request.host}</p>"), 0o644); err != nil {
+	if err := os.WriteFile(page, []byte("<p>{{.Status}} {http.request.host}</p>"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := load(); err != nil {

@@ -62,7 +62,7 @@ func testLegacyAPI(t *testing.T) {
 
 func testSiteErrors(t *testing.T) {
 	docs := t.TempDir()
-	if err := os.WriteFile(filepath.Join(docs, "index.html"), []byte("<h1>Docs</h1>"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(docs, "index.html"), []byte("<h1>Docs</h1>"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Run("up", func(t *testing.T) {

@@ -50,7 +50,7 @@ func TestExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var dirs []string
+	dirs := make([]string, 0, len(files))
 	for _, f := range files {
 		dirs = append(dirs, filepath.Dir(f))
 	}
@@ -196,21 +196,21 @@ func testMaintenance(t *testing.T) {
 
 		// date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%SZ > $MAINTENANCE
 		end := time.Now().Add(2 * time.Hour).UTC().Truncate(time.Second)
-		if err := os.WriteFile(flag, []byte(end.Format(time.RFC3339)+"\n"), 0o644); err != nil {
+		if err := os.WriteFile(flag, []byte(end.Format(time.RFC3339)+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		waitStatus(t, c, "/ok", 503)
 		for _, path := range []string{"/orders", "/api/orders"} {
 			before := time.Now()
 			res, _ := expectProblem(t, c, path, 503, "maintenance")
-			lo, hi := int(end.Sub(time.Now()).Seconds()), int(end.Sub(before).Seconds())+1
+			lo, hi := int(time.Until(end).Seconds()), int(end.Sub(before).Seconds())+1
 			if ra, err := strconv.Atoi(res.Header.Get("Retry-After")); err != nil || ra < lo || ra > hi {
 				t.Errorf("GET %s: Retry-After %q, want the %d..%d seconds left", path, res.Header.Get("Retry-After"), lo, hi)
 			}
 		}
 
 		// touch $MAINTENANCE: no end, so the example's retry_after, 15m
-		if err := os.WriteFile(flag, nil, 0o644); err != nil {
+		if err := os.WriteFile(flag, nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		for end := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
@@ -230,7 +230,7 @@ func testMaintenance(t *testing.T) {
 	})
 	t.Run("ops network", func(t *testing.T) {
 		flag := filepath.Join(t.TempDir(), "maintenance")
-		if err := os.WriteFile(flag, nil, 0o644); err != nil {
+		if err := os.WriteFile(flag, nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		c := start(t, adapt(t, "maintenance", "LEGACY", backend(t), "MAINTENANCE", flag, "OPS", "127.0.0.1 ::1"))

@@ -2,6 +2,7 @@ package examples_test
 
 import (
 	"encoding/json"
+	"maps"
 	"mime"
 	"regexp"
 	"strconv"
@@ -54,9 +55,7 @@ func TestJSONReadmeSettings(t *testing.T) {
 	setDials(cfg, testcaddy.ClosedPort(t))
 	routes := dig[[]any](t, cfg, "apps", "http", "servers", "srv0", "routes")
 	h := dig[map[string]any](t, dig[[]any](t, routes[0], "handle")[0])
-	for k, v := range settings {
-		h[k] = v
-	}
+	maps.Copy(h, settings)
 	// a refused connection answered 503, so Retry-After is sent
 	h["status_map"] = map[string]any{"connection_refused": 503}
 	c := start(t, encode(t, cfg))

@@ -189,7 +189,7 @@ func TestHugeErrorBodyIsNotRead(t *testing.T) {
 func TestDrippingErrorBodyIsAbandoned(t *testing.T) {
 	up := testcaddy.RawServer(t, func(c net.Conn, _ *http.Request) {
 		io.WriteString(c, "HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\n\r\n")
-		for i := 0; i < 600; i++ {
+		for range 600 {
 			if _, err := io.WriteString(c, "1\r\nx\r\n"); err != nil {
 				return
 			}

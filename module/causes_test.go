@@ -117,7 +117,7 @@ var failureCases = []failureCase{
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv := &http.Server{Handler: http.NotFoundHandler()}
+			srv := &http.Server{Handler: http.NotFoundHandler(), ReadHeaderTimeout: time.Minute}
 			go srv.ServeTLS(l, "testdata/leaf.crt", "testdata/leaf.key")
 			t.Cleanup(func() { srv.Close() })
 			return proxyTo(l.Addr().String(), "tls")

@@ -102,10 +102,8 @@ func TestChaos(t *testing.T) {
 		wg       sync.WaitGroup
 	)
 	deadline := time.Now().Add(2 * time.Minute)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range workers {
+		wg.Go(func() {
 			for {
 				n := next.Add(1)
 				if n > total || time.Now().After(deadline) {
@@ -122,7 +120,7 @@ func TestChaos(t *testing.T) {
 					}
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if n := next.Load(); n <= total {

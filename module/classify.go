@@ -67,16 +67,11 @@ const (
 	msgBrokenPipe = "broken pipe"
 )
 
-// classify names the cause of a proxy error. ok is false when err does not
-// look like an upstream failure at all (a configuration or request problem
-// of another handler), which the module then leaves alone.
-func classify(err error) (cause string, ok bool) {
-	cause, ok, _ = classifyText(err)
-	return cause, ok
-}
-
-// classifyText is classify that also returns err's message, which it
-// reads anyway, so the log need not build it again.
+// classifyText names the cause of a proxy error. ok is false when err
+// does not look like an upstream failure at all (a configuration or
+// request problem of another handler), which the module then leaves
+// alone. It also returns err's message, which it reads anyway, so the log
+// need not build it again.
 func classifyText(err error) (cause string, ok bool, msg string) {
 	if err == nil {
 		return "", false, ""

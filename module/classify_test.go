@@ -16,11 +16,11 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 )
 
-type timeoutErr struct{}
+type timeoutError struct{}
 
-func (timeoutErr) Error() string   { return "i/o timeout" }
-func (timeoutErr) Timeout() bool   { return true }
-func (timeoutErr) Temporary() bool { return true }
+func (timeoutError) Error() string   { return "i/o timeout" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
 
 func TestClassify(t *testing.T) {
 	dial := func(err error) error { return &net.OpError{Op: "dial", Net: "tcp", Err: err} }
@@ -31,13 +31,13 @@ func TestClassify(t *testing.T) {
 		ok    bool
 	}{
 		{reverseproxy.NewDialError(dial(&os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED})), CauseConnectionRefused, true},
-		{reverseproxy.NewDialError(dial(timeoutErr{})), CauseConnectionTimeout, true},
-		{caddyhttp.Error(502, reverseproxy.NewDialError(dial(timeoutErr{}))), CauseConnectionTimeout, true},
+		{reverseproxy.NewDialError(dial(timeoutError{})), CauseConnectionTimeout, true},
+		{caddyhttp.Error(502, reverseproxy.NewDialError(dial(timeoutError{}))), CauseConnectionTimeout, true},
 		{reverseproxy.NewDialError(dial(&net.DNSError{Err: "no such host", Name: "legacy", IsNotFound: true})), CauseDNSError, true},
 		{reverseproxy.NewDialError(dial(&net.DNSError{Err: "timeout", Name: "legacy", IsTimeout: true})), CauseDNSTimeout, true},
 		{reverseproxy.NewDialError(dial(syscall.EHOSTUNREACH)), CauseConnectionRefused, true},
-		{read(timeoutErr{}), CauseConnectionReadTimeout, true},
-		{timeoutErr{}, CauseHTTPResponseTimeout, true},
+		{read(timeoutError{}), CauseConnectionReadTimeout, true},
+		{timeoutError{}, CauseHTTPResponseTimeout, true},
 		{context.DeadlineExceeded, CauseHTTPResponseTimeout, true},
 		{read(syscall.ECONNRESET), CauseConnectionTerminated, true},
 		{io.EOF, CauseConnectionTerminated, true},
@@ -53,7 +53,7 @@ func TestClassify(t *testing.T) {
 		{errors.New("making dial info: bad placeholder"), CauseUpstreamError, false},
 		{reverseproxy.NewDialError(&net.OpError{Op: "dial", Net: "unix", Err: &os.SyscallError{Syscall: "connect", Err: syscall.EAGAIN}}), CauseDestinationOverloaded, true},
 		{caddyhttp.Error(502, reverseproxy.NewDialError(&net.OpError{Op: "dial", Net: "unix", Err: &os.SyscallError{Syscall: "connect", Err: syscall.EAGAIN}})), CauseDestinationOverloaded, true},
-		{reverseproxy.NewDialError(&net.OpError{Op: "dial", Net: "unix", Err: timeoutErr{}}), CauseConnectionTimeout, true},
+		{reverseproxy.NewDialError(&net.OpError{Op: "dial", Net: "unix", Err: timeoutError{}}), CauseConnectionTimeout, true},
 		{caddyhttp.Error(502, errors.New(`net/http: invalid header field value for "X-In"`)), CauseProxyInternalError, true},
 		{errors.New(`net/http: invalid header field name "X In"`), CauseProxyInternalError, true},
 		{errors.New(`net/http: invalid trailer field value for "X-T"`), CauseProxyInternalError, true},
@@ -77,7 +77,7 @@ func TestClassify(t *testing.T) {
 func TestEveryCauseHasADetail(t *testing.T) {
 	for _, c := range CauseCodes() {
 		info := causes[c]
-		if info.detail == "" || !isServerError(info.status) {
+		if info.Detail == "" || !isServerError(info.Status) {
 			t.Errorf("%s: %+v", c, info)
 		}
 	}
@@ -105,7 +105,7 @@ func TestRefusedDialFastPath(t *testing.T) {
 		{"bare errno", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, false},
 		{"errno", syscall.ECONNREFUSED, false},
 		{"wrapped", fmt.Errorf("proxy: %w", refused("tcp", nil)), false},
-		{"timeout", &net.OpError{Op: "dial", Net: "tcp", Err: timeoutErr{}}, false},
+		{"timeout", &net.OpError{Op: "dial", Net: "tcp", Err: timeoutError{}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := refusedDial(tc.err); got != tc.fast {
@@ -121,4 +121,10 @@ func TestRefusedDialFastPath(t *testing.T) {
 			}
 		})
 	}
+}
+
+// classify is classifyText without the message.
+func classify(err error) (cause string, ok bool) {
+	cause, ok, _ = classifyText(err)
+	return cause, ok
 }

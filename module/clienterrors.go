@@ -5,6 +5,8 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/taxonomy"
 )
 
 // Group4xx names the class of client error statuses.
@@ -83,54 +85,12 @@ func isJSONMediaType(v string) bool {
 	return len(sub) > len("+json") && strings.HasSuffix(sub, "+json")
 }
 
-// clientErrorDetails are the problem details of 4xx responses, whether an
-// upstream's replaced page or an error of the site's own handlers. They
-// say what the status means and nothing about the request.
-var clientErrorDetails = map[int]string{
-	http.StatusBadRequest:                   "The request is malformed or invalid.",
-	http.StatusUnauthorized:                 "Authentication is required to access this resource.",
-	http.StatusPaymentRequired:              "Payment is required to access this resource.",
-	http.StatusForbidden:                    "Access to this resource is not allowed.",
-	http.StatusNotFound:                     "There is no such resource.",
-	http.StatusMethodNotAllowed:             "The request method is not supported for this resource.",
-	http.StatusNotAcceptable:                "The resource has no representation the client accepts.",
-	http.StatusProxyAuthRequired:            "Authentication with the proxy is required.",
-	http.StatusRequestTimeout:               "The server timed out waiting for the request.",
-	http.StatusConflict:                     "The request conflicts with the resource's current state.",
-	http.StatusGone:                         "The resource is gone and will not be available again.",
-	http.StatusLengthRequired:               "The request must state its content length.",
-	http.StatusPreconditionFailed:           "A precondition of the request does not hold.",
-	http.StatusRequestEntityTooLarge:        "The request content is larger than the server will process.",
-	http.StatusRequestURITooLong:            "The request URI is longer than the server will process.",
-	http.StatusUnsupportedMediaType:         "The request content is in a format the server does not support.",
-	http.StatusRequestedRangeNotSatisfiable: "The requested range cannot be satisfied.",
-	http.StatusExpectationFailed:            "The request's expectation cannot be met.",
-	http.StatusMisdirectedRequest:           "The request was sent to a server that cannot answer for this host.",
-	http.StatusUnprocessableEntity:          "The request is well-formed but semantically invalid.",
-	http.StatusLocked:                       "The resource is locked.",
-	http.StatusFailedDependency:             "The request failed because an action it depends on failed.",
-	http.StatusTooEarly:                     "The server will not process a request that might be replayed.",
-	http.StatusUpgradeRequired:              "The request must be sent over a different protocol.",
-	http.StatusPreconditionRequired:         "The request must be conditional.",
-	http.StatusTooManyRequests:              "Too many requests were sent; please slow down.",
-	http.StatusRequestHeaderFieldsTooLarge:  "The request's header fields are too large.",
-	http.StatusUnavailableForLegalReasons:   "The resource is unavailable for legal reasons.",
-}
-
 // clientErrorDetail is the detail of a 4xx without its own sentence.
-const clientErrorDetail = "The request could not be processed."
+const clientErrorDetail = taxonomy.ClientDetail
 
 // clientDetail returns the detail for a 4xx status.
 func clientDetail(status int) string {
-	return detailOr(clientErrorDetails, status, clientErrorDetail)
-}
-
-// detailOr returns the detail table's sentence for status, or def.
-func detailOr(table map[int]string, status int, def string) string {
-	if d, ok := table[status]; ok {
-		return d
-	}
-	return def
+	return taxonomy.Detail("", status, 0, false)
 }
 
 // isClientError reports whether n is a 4xx status.

@@ -161,12 +161,16 @@ reverse_proxy `+up, testcaddy.Options{Admin: true})
 	}{
 		{"404 page", 404, "", nil},
 		{"405 keeps Allow", 405, "Allow=GET,%20HEAD", map[string]string{"Allow": "GET, HEAD"}},
-		{"401 keeps its challenge", 401, "WWW-Authenticate=Basic%20realm%3D%22legacy%22",
-			map[string]string{"Www-Authenticate": `Basic realm="legacy"`}},
+		{
+			"401 keeps its challenge", 401, "WWW-Authenticate=Basic%20realm%3D%22legacy%22",
+			map[string]string{"Www-Authenticate": `Basic realm="legacy"`},
+		},
 		// reverse_proxy drops the upstream's hop-by-hop challenge itself
 		{"407", 407, "Proxy-Authenticate=Basic%20realm%3D%22gw%22", nil},
-		{"416 keeps the unsatisfied range", 416, "Content-Range=bytes%20*/1000",
-			map[string]string{"Content-Range": "bytes */1000"}},
+		{
+			"416 keeps the unsatisfied range", 416, "Content-Range=bytes%20*/1000",
+			map[string]string{"Content-Range": "bytes */1000"},
+		},
 		{"429 keeps Retry-After", 429, "Retry-After=30", map[string]string{"Retry-After": "30"}},
 		{"409", 409, "", nil},
 		{"418 has the generic sentence", 418, "", nil},

@@ -123,7 +123,7 @@ func TestLocalFailure(t *testing.T) {
 			if f.status != tc.status || f.cause != tc.cause || !f.local || f.upstreamStatus != 0 {
 				t.Errorf("%v: %+v, want %d %s", tc.err, f, tc.status, tc.cause)
 			}
-			if d := detailFor(f); d == "" || d == causes[CauseHTTPResponseStatus].detail {
+			if d := detailFor(f); d == "" || d == causes[CauseHTTPResponseStatus].Detail {
 				t.Errorf("%v: detail %q", tc.err, d)
 			}
 		})

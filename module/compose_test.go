@@ -71,6 +71,8 @@ var behaviours = []behaviour{refused, timeout, secret500, ok200, deny401}
 // upstreams' error page has a Via of its own, the FastCGI ones' has none.
 func behave(b behaviour, via bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		// the other behaviours need nothing here
+		//exhaustive:ignore
 		switch b {
 		case secret500:
 			legacyError(w, via)
@@ -119,10 +121,12 @@ type placement struct {
 var placements = []placement{
 	{host: "site.test", site: "upstream_errors {\ntype https://site.test/errors/\n}", typ: "https://site.test/errors/"},
 	{host: "block.test", block: "upstream_errors {\ntype https://block.test/errors/\n}", typ: "https://block.test/errors/"},
-	{host: "both.test",
+	{
+		host:  "both.test",
 		site:  "upstream_errors {\ntype https://outer.test/errors/\n}",
 		block: "upstream_errors {\ntype https://inner.test/errors/\n}",
-		typ:   "https://inner.test/errors/"},
+		typ:   "https://inner.test/errors/",
+	},
 }
 
 // composeCase is one cell of the matrix and what it must answer.
@@ -153,6 +157,8 @@ type outcome struct {
 
 // want is the expected outcome of c, from the matrix's rules.
 func (c composeCase) want() outcome {
+	// the other behaviours are decided below
+	//exhaustive:ignore
 	switch c.up {
 	case refused:
 		return outcome{normalized: true, status: 502, cause: "connection_refused"}
@@ -204,6 +210,8 @@ func startComposeUpstreams(t *testing.T) composeUpstreams {
 	}
 	dir := t.TempDir()
 	for _, b := range behaviours {
+		// the other behaviours need nothing here
+		//exhaustive:ignore
 		switch b {
 		case refused:
 			u.http[b] = testcaddy.ClosedPort(t)
@@ -252,7 +260,7 @@ func (u composeUpstreams) block(c composeCase) string {
 
 func TestCompositionMatrix(t *testing.T) {
 	u := startComposeUpstreams(t)
-	var cases []composeCase
+	cases := make([]composeCase, 0, len(behaviours)*len(features)*len(handlerKinds)*len(placements))
 	sites := map[string]string{}
 	for _, p := range placements {
 		var site strings.Builder
@@ -428,7 +436,7 @@ func readBody(res *http.Response) (string, error) {
 func scrapeSum(t *testing.T, c *testcaddy.Caddy, metric string) float64 {
 	t.Helper()
 	var sum float64
-	for _, line := range strings.Split(metricsText(t, c), "\n") {
+	for line := range strings.SplitSeq(metricsText(t, c), "\n") {
 		name, rest, ok := strings.Cut(line, " ")
 		if !ok || strings.HasPrefix(line, "#") {
 			continue

@@ -46,7 +46,7 @@ func TestJSONConfigErrors(t *testing.T) {
 		{`"status_map": {"connection_refused": 200}`, invalid + `status_map: "connection_refused" maps to 200, which is not 500-599: upstream failures are answered with a 5xx status`},
 		{`"status_map": {"timeout": 404}`, invalid + `status_map: "timeout" maps to 404, which is not 500-599: upstream failures are answered with a 5xx status`},
 		{`"status_map": {"timeouts": 504}`, invalid + `status_map: key "timeouts" is not a cause code, "timeout", "5xx" or an upstream 5xx status; did you mean "timeout"? Cause codes: ` + causeList},
-		{`"status_map": {"conection_refused": 503}`, invalid + `status_map: key "conection_refused" is not a cause code, "timeout", "5xx" or an upstream 5xx status; did you mean "connection_refused"? Cause codes: ` + causeList},
+		{`"status_map": {"conection_refused": 503}`, invalid + `status_map: key "conection_refused" is not a cause code, "timeout", "5xx" or an upstream 5xx status; did you mean "connection_refused"? Cause codes: ` + causeList}, //nolint:misspell // the typo is the input
 		{`"status_map": {"http_response_status": 503}`, invalid + "status_map: key \"http_response_status\" cannot be mapped: a replaced upstream response is answered by its status; map that status (as in `status 500 503`) or \"5xx\""},
 		{`"status_map": {"refused": 503}`, invalid + `status_map: key "refused" is not a cause code, "timeout", "5xx" or an upstream 5xx status; cause codes: ` + causeList},
 		{`"status_map": {"404": 503}`, invalid + `status_map: key "404" is not a cause code, "timeout", "5xx" or an upstream 5xx status; an upstream status key must be 500-599`},

@@ -1,35 +1,14 @@
 package upstreamerrors
 
 import (
-	"net/http"
 	"strings"
-)
 
-// statusDetails are the problem details for an upstream response whose
-// status is answered as is: the sentence matches the status the client
-// sees, where the cause's own sentence would be too vague.
-var statusDetails = map[int]string{
-	http.StatusServiceUnavailable: "The upstream server is temporarily unavailable, overloaded or in maintenance.",
-	http.StatusGatewayTimeout:     "The upstream server did not answer in time.",
-}
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/taxonomy"
+)
 
 // detailFor returns the problem detail for f.
 func detailFor(f failure) string {
-	if f.cause == CauseClientBodyIncomplete {
-		return clientBodyDetail
-	}
-	if isClientError(f.status) {
-		return clientDetail(f.status)
-	}
-	if f.local {
-		return serverDetail(f.status)
-	}
-	if f.upstreamStatus != 0 && f.upstreamStatus == f.status {
-		if d, ok := statusDetails[f.status]; ok {
-			return d
-		}
-	}
-	return causes[f.cause].detail
+	return taxonomy.Detail(f.cause, f.status, f.upstreamStatus, f.local)
 }
 
 // proxyVia returns the Via value reverse_proxy added for itself to an

@@ -15,10 +15,10 @@ import (
 func TestDialErrorShape(t *testing.T) {
 	typ := reflect.TypeFor[reverseproxy.DialError]()
 	if typ.Kind() != reflect.Struct || typ.NumField() != 1 || typ.Field(0).Type != reflect.TypeFor[error]() {
-		t.Fatalf("reverseproxy.DialError is now %v with %d fields: update dialerror.go", typ, typ.NumField())
+		t.Fatalf("PIN DialError: Caddy's reverseproxy.DialError is now %v with %d fields, not struct{ error }. dialerror.go reads the dial error inside it by that shape: update unwrapDialError and dialErrorCause to the new type. Until then a dial failure is answered 502 upstream_error, its generic detail and no upstream content.", typ, typ.NumField())
 	}
 	if _, ok := typ.MethodByName("Unwrap"); ok {
-		t.Fatal("reverseproxy.DialError has an Unwrap method now: dialerror.go can go, use errors.As")
+		t.Fatal("PIN DialError: Caddy's reverseproxy.DialError has an Unwrap method now: dialerror.go can go, classify with errors.As")
 	}
 	inner := syscall.ECONNREFUSED
 	de := reverseproxy.NewDialError(inner)

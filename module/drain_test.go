@@ -60,9 +60,7 @@ func TestStalledErrorBodyIsAbandoned(t *testing.T) {
 	errs := make(chan error, n)
 	for i := range n {
 		tc := cases[i%len(cases)]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			req, _ := http.NewRequestWithContext(ctx, "GET", c.URL(fmt.Sprintf("/%s/stall/%d", tc.name, i)), nil)
 			res, err := c.Client.Do(req)
 			if err != nil {
@@ -74,7 +72,7 @@ func TestStalledErrorBodyIsAbandoned(t *testing.T) {
 			if res.StatusCode != tc.status || res.Header.Get("Content-Type") != "application/problem+json" {
 				errs <- fmt.Errorf("%s: status %d %q, want %d", tc.name, res.StatusCode, res.Header.Get("Content-Type"), tc.status)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if took := time.Since(start); took > bound {
@@ -162,8 +160,13 @@ func TestInvalidUpstreamStatus(t *testing.T) {
 		code   string
 		config string
 	}{
-		{"099", ""}, {"000", ""}, {"600", ""}, {"799", ""}, {"999", ""},
-		{"600", "intercept off"}, {"999", "intercept 404"},
+		{"099", ""},
+		{"000", ""},
+		{"600", ""},
+		{"799", ""},
+		{"999", ""},
+		{"600", "intercept off"},
+		{"999", "intercept 404"},
 	} {
 		t.Run(tc.code+"/"+strings.ReplaceAll(tc.config, " ", "_"), func(t *testing.T) {
 			up := testcaddy.RawServer(t, testcaddy.Reply("HTTP/1.1 "+tc.code+" Odd\r\nContent-Length: 11\r\nSet-Cookie: s=1\r\nX-Upstream-Secret: yes\r\n\r\nsecret page"))

@@ -20,7 +20,7 @@ const basicAuthHash = "$2a$04$usHqcUD6vKcJDutUEnAwM.U43vpnMAi/9VmrNTAIf9n0hlaImn
 // error route is classified as usual.
 func TestSiteErrorsInErrorRoute(t *testing.T) {
 	root := t.TempDir()
-	if err := os.WriteFile(filepath.Join(root, "index.html"), []byte("<p>home</p>"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(root, "index.html"), []byte("<p>home</p>"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	up := testcaddy.HTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))

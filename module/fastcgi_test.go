@@ -31,7 +31,7 @@ func phpSite(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
 	for _, name := range []string{"index.php", "error.php", "slow.php"} {
-		if err := os.WriteFile(filepath.Join(root, name), []byte("<?php ?>"), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(root, name), []byte("<?php ?>"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"go.uber.org/zap"
-
 	"golang.org/x/net/html"
 
 	"github.com/caddyserver/caddy/v2"
@@ -21,6 +20,8 @@ func startTags(t *testing.T, doc []byte) int {
 	z := html.NewTokenizer(strings.NewReader(string(doc)))
 	n := 0
 	for {
+		// only tags are counted
+		//exhaustive:ignore
 		switch z.Next() {
 		case html.ErrorToken:
 			return n
@@ -69,7 +70,7 @@ func FuzzRender(f *testing.F) {
 			return nil, false
 		})
 		v := bodyValues{
-			Status: 502, Title: "Bad Gateway", Detail: causes[CauseConnectionRefused].detail,
+			Status: 502, Title: "Bad Gateway", Detail: causes[CauseConnectionRefused].Detail,
 			Cause: CauseConnectionRefused, Class: "5xx", Type: DefaultType,
 			Instance: r.URL.EscapedPath(), RequestID: id,
 		}

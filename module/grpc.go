@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
+
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/taxonomy"
 )
 
 // gRPC clients cannot read an HTTP error page: a gRPC request is answered
@@ -46,23 +48,7 @@ func isGRPC(r *http.Request) bool {
 // UNAVAILABLE, which gRPC clients may retry. That includes a connect or DNS
 // timeout, where the request never reached an upstream.
 func grpcCode(f failure) codes.Code {
-	switch f.cause {
-	case CauseHTTPResponseTimeout, CauseConnectionReadTimeout:
-		return codes.DeadlineExceeded
-	}
-	switch f.status {
-	case http.StatusBadRequest:
-		return codes.Internal
-	case http.StatusUnauthorized:
-		return codes.Unauthenticated
-	case http.StatusForbidden:
-		return codes.PermissionDenied
-	case http.StatusNotFound:
-		return codes.Unimplemented
-	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return codes.Unavailable
-	}
-	return codes.Unknown
+	return taxonomy.GRPCCode(f.cause, f.status)
 }
 
 // grpcCodeNames are the gRPC status names, as rpc.response.status_code

@@ -267,7 +267,11 @@ func (w *maintenanceWatch) check() {
 	w.seen = fi
 	end, err := readWindowEnd(w.file)
 	if err != nil {
-		w.warn("maintenance file does not hold an end time; sending retry_after", err)
+		msg := "maintenance file does not hold an end time; sending retry_after"
+		if _, ok := errors.AsType[unreadableError](err); ok {
+			msg = "maintenance file could not be read, so its end time is unknown; sending retry_after"
+		}
+		w.warn(msg, err)
 	} else {
 		w.warned = "" // the same mistake again is news
 	}
@@ -287,18 +291,23 @@ func (w *maintenanceWatch) warn(msg string, err error) {
 func readWindowEnd(name string) (time.Time, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return time.Time{}, err
+		return time.Time{}, unreadableError{err}
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxWindowEnd+1))
 	if err != nil {
-		return time.Time{}, err
+		return time.Time{}, unreadableError{err}
 	}
 	if len(b) > maxWindowEnd {
 		return time.Time{}, fmt.Errorf("content is longer than %d bytes; want an RFC 3339 time or an HTTP-date", maxWindowEnd)
 	}
 	return parseWindowEnd(string(b))
 }
+
+// unreadableError is a flag file that exists but could not be read.
+type unreadableError struct{ error }
+
+func (e unreadableError) Unwrap() error { return e.error }
 
 // parseWindowEnd parses the content of a flag file.
 func parseWindowEnd(s string) (time.Time, error) {

@@ -42,7 +42,7 @@ func countingUpstream(t *testing.T) (string, *atomic.Int64) {
 // writeFlag writes the maintenance file at path with content.
 func writeFlag(t *testing.T, path, content string) {
 	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,7 +113,7 @@ func TestMaintenanceWarnsOnce(t *testing.T) {
 	w := &maintenanceWatch{file: flag, logger: zap.New(core)}
 	write := func(content string, mod time.Time) {
 		t.Helper()
-		if err := os.WriteFile(flag, []byte(content), 0o644); err != nil {
+		if err := os.WriteFile(flag, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		// a new modification time each write, as a slow hand gives
@@ -174,7 +175,7 @@ func TestMaintenanceIsNotCheckedPerRequest(t *testing.T) {
 
 	flag := filepath.Join(t.TempDir(), "maintenance")
 	h, w, req := maintenanceSetup(t, &Maintenance{File: flag})
-	if err := os.WriteFile(flag, nil, 0o644); err != nil {
+	if err := os.WriteFile(flag, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	calls := 0
@@ -217,7 +218,7 @@ func TestMaintenancePassThroughAllocations(t *testing.T) {
 	}
 	dir := t.TempDir()
 	present := filepath.Join(dir, "present")
-	if err := os.WriteFile(present, nil, 0o644); err != nil {
+	if err := os.WriteFile(present, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -246,7 +247,7 @@ func TestMaintenancePassThroughAllocations(t *testing.T) {
 func BenchmarkMaintenanceOverhead(b *testing.B) {
 	dir := b.TempDir()
 	present := filepath.Join(dir, "present")
-	if err := os.WriteFile(present, nil, 0o644); err != nil {
+	if err := os.WriteFile(present, nil, 0o600); err != nil {
 		b.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -265,5 +266,25 @@ func BenchmarkMaintenanceOverhead(b *testing.B) {
 				_ = h.ServeHTTP(w, req, passThroughNext)
 			}
 		})
+	}
+}
+
+// A flag file that exists but cannot be read keeps the window on, and the
+// warning says it could not be read rather than that it holds no time.
+func TestMaintenanceUnreadableFileWarns(t *testing.T) {
+	flag := filepath.Join(t.TempDir(), "maintenance")
+	// a directory: it exists, and reading it fails even for root
+	if err := os.Mkdir(flag, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	core, logs := observer.New(zapcore.WarnLevel)
+	w := &maintenanceWatch{file: flag, logger: zap.New(core)}
+	w.check()
+	if win := w.window.Load(); win == nil || !win.end.IsZero() {
+		t.Fatalf("window = %+v, want one without an end", win)
+	}
+	entries := logs.All()
+	if len(entries) != 1 || !strings.HasPrefix(entries[0].Message, "maintenance file could not be read") {
+		t.Fatalf("warnings %v, want one saying the file could not be read", entries)
 	}
 }

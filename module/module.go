@@ -252,6 +252,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 	}
 	h.warnNo5xx()
+	h.warnUnreachable(ctx)
 
 	h.passJSON = h.passJSONClasses()
 

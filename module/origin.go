@@ -104,13 +104,6 @@ func upstreamStatus(repl *caddy.Replacer) (int, bool) {
 	return n, ok
 }
 
-// isUpstreamStatus reports whether status is the status of the upstream
-// response received during this call.
-func isUpstreamStatus(repl *caddy.Replacer, status int) bool {
-	n, ok := upstreamStatus(repl)
-	return ok && n == status
-}
-
 // writer says which code is writing a response head, from the call stack.
 type writer int
 
@@ -171,6 +164,7 @@ func (rw *responseWriter) fromUpstream(status, up int) bool {
 		return true
 	case writerHandleResponse:
 		return false
+	case writerOther:
 	}
 	// a writer that held the response back replays it now: the
 	// upstream's own field values in it, or the upstream's own status,

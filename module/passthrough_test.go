@@ -49,7 +49,7 @@ func legacyPages() http.Handler {
 	})
 	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
 		chunk := bytes.Repeat([]byte("0123456789abcdef"), 4096)
-		for i := 0; i < 256; i++ { // 16 MiB
+		for range 256 { // 16 MiB
 			w.Write(chunk)
 		}
 	})
@@ -142,7 +142,7 @@ func TestLargeDownloadStreams(t *testing.T) {
 	}
 	want := sha256.New()
 	chunk := bytes.Repeat([]byte("0123456789abcdef"), 4096)
-	for i := 0; i < 256; i++ {
+	for range 256 {
 		want.Write(chunk)
 	}
 	if !bytes.Equal(h.Sum(nil), want.Sum(nil)) {

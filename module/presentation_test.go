@@ -76,7 +76,7 @@ func TestDefaultFormat(t *testing.T) {
 func TestCustomTemplatesEscapeEveryValue(t *testing.T) {
 	dir := t.TempDir()
 	htmlFile := filepath.Join(dir, "error.html")
-	os.WriteFile(htmlFile, []byte(`<h1>{{.Status}} {{.Title}}</h1><p>{http.request.header.X-Evil}</p><p>{{.Instance}}</p><style>p{color:red}</style>`), 0o644)
+	os.WriteFile(htmlFile, []byte(`<h1>{{.Status}} {{.Title}}</h1><p>{http.request.header.X-Evil}</p><p>{{.Instance}}</p><style>p{color:red}</style>`), 0o600)
 
 	c := testcaddy.StartCaddyfile(t, `upstream_errors {
 	template json inline <<JSON
@@ -234,7 +234,7 @@ reverse_proxy `+testcaddy.ClosedPort(t))
 		t.Fatal(err)
 	}
 	found := false
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+	for line := range strings.SplitSeq(strings.TrimSpace(string(data)), "\n") {
 		var e map[string]any
 		if json.Unmarshal([]byte(line), &e) != nil || !strings.Contains(line, id) {
 			continue
@@ -278,7 +278,7 @@ func TestMetricsOnAdminEndpoint(t *testing.T) {
 	c := testcaddy.StartCaddyfile(t, "upstream_errors\nreverse_proxy "+testcaddy.ClosedPort(t), testcaddy.Options{Admin: true})
 	const series = `caddy_http_upstream_errors_total{cause="connection_refused",class="5xx",server="srv0",status="502"}`
 	before := scrape(t, c, series)
-	for i := 0; i < 3; i++ {
+	for range 3 {
 		request(t, c, "GET", "/")
 	}
 	if after := scrape(t, c, series); after != before+3 {
@@ -305,7 +305,7 @@ func metricsText(t *testing.T, c *testcaddy.Caddy) string {
 // scrape returns a series' value from the admin /metrics endpoint.
 func scrape(t *testing.T, c *testcaddy.Caddy, series string) float64 {
 	t.Helper()
-	for _, line := range strings.Split(metricsText(t, c), "\n") {
+	for line := range strings.SplitSeq(metricsText(t, c), "\n") {
 		if v, ok := strings.CutPrefix(line, series+" "); ok {
 			var f float64
 			fmt.Sscan(v, &f)

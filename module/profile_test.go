@@ -13,9 +13,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/pprof/profile"
+
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
-	"github.com/google/pprof/profile"
 
 	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/cpushare"
 	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/testcaddy"

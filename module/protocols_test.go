@@ -125,7 +125,7 @@ func TestHTTP2OverTLSToUpstream(t *testing.T) {
 			return
 		}
 		io.WriteString(w, "over h2")
-	})}
+	}), ReadHeaderTimeout: time.Minute}
 	srv.TLSConfig = &tls.Config{NextProtos: []string{"h2"}}
 	go srv.ServeTLS(l, "testdata/leaf.crt", "testdata/leaf.key")
 	t.Cleanup(func() { srv.Close() })

@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 
 	"github.com/dunglas/httpsfv"
+
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/taxonomy"
 )
 
 // proxyStatus returns the Proxy-Status field value (RFC 9209) for f: the
@@ -70,19 +72,14 @@ func proxyStatusFor(name string) *proxyStatusValues {
 func buildProxyStatus(name string) *proxyStatusValues {
 	t := &proxyStatusValues{name: name, errors: make(map[string]string, len(causes))}
 	t.bare = marshalProxyStatus(name, "", nil)
-	for cause, info := range causes {
-		if info.proxyError != "" {
-			t.errors[cause] = marshalProxyStatus(name, "error", httpsfv.Token(info.proxyError))
-		} else {
-			t.errors[cause] = t.bare
-		}
-	}
-	for _, cause := range localCauses {
-		t.errors[cause] = marshalProxyStatus(name, "error", httpsfv.Token(cause))
-	}
-	for cause, proxyError := range clientCauses {
-		if proxyError != "" {
-			t.errors[cause] = marshalProxyStatus(name, "error", httpsfv.Token(proxyError))
+	for _, c := range taxonomy.Table {
+		switch {
+		case !c.Answered:
+		case c.ProxyError != "":
+			t.errors[c.Name] = marshalProxyStatus(name, "error", httpsfv.Token(c.ProxyError))
+		default:
+			// a replaced response says received-status instead
+			t.errors[c.Name] = t.bare
 		}
 	}
 	for s := 100; s < len(t.received); s++ {
@@ -117,7 +114,7 @@ func isSFToken(s string) bool {
 	if s == "" {
 		return false
 	}
-	if c := s[0]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '*') {
+	if c := s[0]; (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && c != '*' {
 		return false
 	}
 	for i := 1; i < len(s); i++ {

@@ -26,13 +26,13 @@ var rfc9209Errors = map[string]bool{
 func TestEveryCauseHasAProxyStatusError(t *testing.T) {
 	for c, info := range causes {
 		if c == CauseHTTPResponseStatus {
-			if info.proxyError != "" {
-				t.Errorf("%s: error %q, want received-status only", c, info.proxyError)
+			if info.ProxyError != "" {
+				t.Errorf("%s: error %q, want received-status only", c, info.ProxyError)
 			}
 			continue
 		}
-		if !rfc9209Errors[info.proxyError] {
-			t.Errorf("%s: Proxy-Status error %q is not an RFC 9209 type", c, info.proxyError)
+		if !rfc9209Errors[info.ProxyError] {
+			t.Errorf("%s: Proxy-Status error %q is not an RFC 9209 type", c, info.ProxyError)
 		}
 	}
 }
@@ -71,8 +71,8 @@ func TestProxyStatusParses(t *testing.T) {
 				}
 			}
 			for c, info := range causes {
-				if info.proxyError != "" {
-					check(failure{cause: c, status: info.status}, "error", httpsfv.Token(info.proxyError))
+				if info.ProxyError != "" {
+					check(failure{cause: c, status: info.Status}, "error", httpsfv.Token(info.ProxyError))
 				}
 			}
 			for _, s := range []int{500, 502, 503, 504, 599} {

@@ -100,8 +100,10 @@ handle_errors {
 		{name: "configured wait", path: "/unavailable", status: 503, refresh: same},
 		{name: "short wait", path: "/soon", status: 503, refresh: fixed(5)},
 		{name: "upstream's long wait", path: "/upstream", sendRetryAfter: "3600", status: 503, refresh: fixed(300)},
-		{name: "upstream's date", path: "/upstream", sendRetryAfter: date.Format(http.TimeFormat), status: 503,
-			refresh: func(_ *http.Response, before, after time.Time) (int, int) { return secondsLeft(date, before, after) }},
+		{
+			name: "upstream's date", path: "/upstream", sendRetryAfter: date.Format(http.TimeFormat), status: 503,
+			refresh: func(_ *http.Response, before, after time.Time) (int, int) { return secondsLeft(date, before, after) },
+		},
 		{name: "no wait on a 502", path: "/refused", status: 502},
 		{name: "the site's own 404", path: "/missing", status: 404},
 	} {

@@ -61,7 +61,7 @@ func TestRefreshInBuiltInPage(t *testing.T) {
 			t.Errorf("id %q: no refresh in the head:\n%s", id, page)
 		}
 		v.Refresh = 0
-		if page := string(appendHTMLBody(nil, h.bodyParts(&v), &v)); strings.Index(page, "refresh") >= 0 {
+		if page := string(appendHTMLBody(nil, h.bodyParts(&v), &v)); strings.Contains(page, "refresh") {
 			t.Errorf("id %q: a refresh without a wait:\n%s", id, page)
 		}
 	}

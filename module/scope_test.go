@@ -69,8 +69,8 @@ func expectNormalizedBy(t *testing.T, c *testcaddy.Caddy, res *http.Response, bo
 // normalized.
 func TestSiteLevelLeavesTheSiteAlone(t *testing.T) {
 	root := t.TempDir()
-	os.WriteFile(filepath.Join(root, "page.html"), []byte("<p>static page</p>"), 0o644)
-	os.WriteFile(filepath.Join(root, "tpl.html"), []byte(`<p>{{"templated"}}</p>`), 0o644)
+	os.WriteFile(filepath.Join(root, "page.html"), []byte("<p>static page</p>"), 0o600)
+	os.WriteFile(filepath.Join(root, "tpl.html"), []byte(`<p>{{"templated"}}</p>`), 0o600)
 	up := testcaddy.HTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := io.Copy(io.Discard, r.Body); err != nil {
 			return
@@ -421,7 +421,7 @@ func TestForwardAuthDecisions(t *testing.T) {
 		}
 	}))
 	app := testcaddy.HTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "app for "+r.Header.Get("X-User"))
+		io.WriteString(w, "app for "+r.Header.Get("X-User")) //nolint:gosec // a test upstream echoing a header
 	}))
 	guarded := `forward_auth ` + auth + ` {
 		uri /auth

@@ -3,6 +3,7 @@ package upstreamerrors
 import (
 	"cmp"
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/taxonomy"
 )
 
 // failure is one upstream failure being answered or logged.
@@ -252,9 +255,7 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 	for _, fld := range rw.before {
 		hdr[fld.key] = fld.values
 	}
-	for k, v := range kept {
-		hdr[k] = v
-	}
+	maps.Copy(hdr, kept)
 
 	// one backing array for the fields set fresh on every response: the
 	// module's own and the proxy's Via
@@ -290,7 +291,7 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 		v.Title = "Error"
 	}
 	if v.Detail == "" {
-		v.Detail = causes[CauseUpstreamError].detail
+		v.Detail = causes[CauseUpstreamError].Detail
 	}
 	setPlaceholders(repl, &v)
 
@@ -358,18 +359,17 @@ func (h *Handler) report(r *http.Request, f failure) {
 
 // log writes the log entry for f.
 func (h *Handler) log(r *http.Request, f failure) {
-	lvl := zapcore.ErrorLevel
-	msg := "upstream error"
+	lvl, msg := zapcore.ErrorLevel, "upstream error"
+	if info, ok := taxonomy.Lookup(f.cause); ok {
+		lvl = info.Level
+		if info.Class == taxonomy.Client {
+			msg = "client error"
+		}
+	}
 	switch {
-	case f.cause == CauseClientDisconnected:
-		// how a stream or download ends when the user moves on
-		lvl, msg = zapcore.DebugLevel, "client error"
-	case isClientCause(f.cause):
-		lvl, msg = zapcore.InfoLevel, "client error"
 	case f.cause == CauseMaintenance:
-		// planned: not an error
-		lvl, msg = zapcore.InfoLevel, "maintenance"
-	case isClientError(f.status):
+		msg = "maintenance"
+	case isClientError(f.status) && lvl > zapcore.InfoLevel:
 		// a flood of 404s must not drown the errors that need a look
 		lvl = zapcore.InfoLevel
 	}

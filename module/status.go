@@ -147,15 +147,15 @@ func (h *Handler) statusForCause(cause string) int {
 		return s
 	}
 	info := causes[cause]
-	if info.timeout {
+	if info.Timeout {
 		if s, ok := h.StatusMap[GroupTimeout]; ok {
 			return s
 		}
 	}
-	if info.status == 0 {
+	if info.Status == 0 {
 		return http.StatusBadGateway
 	}
-	return info.status
+	return info.Status
 }
 
 // statusForUpstream returns the response status for an upstream status.

@@ -21,7 +21,7 @@ func spanFor(t *testing.T, ct string, f failure) sdktrace.ReadOnlySpan {
 	ctx, span := tp.Tracer("test").Start(context.Background(), "request")
 	r, _ := http.NewRequestWithContext(ctx, "POST", "/", nil)
 	r.Header.Set("Content-Type", ct)
-	recordSpan(r, f, bodyValues{Detail: causes[f.cause].detail})
+	recordSpan(r, f, bodyValues{Detail: causes[f.cause].Detail})
 	span.End()
 	ended := rec.Ended()
 	if len(ended) != 1 {
@@ -39,7 +39,7 @@ func attrs(s sdktrace.ReadOnlySpan) map[attribute.Key]attribute.Value {
 }
 
 func TestRecordSpan(t *testing.T) {
-	detail := causes[CauseHTTPResponseTimeout].detail
+	detail := causes[CauseHTTPResponseTimeout].Detail
 	s := spanFor(t, "text/html", failure{cause: CauseHTTPResponseTimeout, status: 504})
 	a := attrs(s)
 	if a["error.type"].AsString() != CauseHTTPResponseTimeout || a["http.response.status_code"].AsInt64() != 504 {

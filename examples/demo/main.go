@@ -22,6 +22,7 @@ import (
 	"syscall"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	_ "github.com/caddy-upstream-errors/caddy-upstream-errors"

@@ -14,6 +14,6 @@ func (b *Backend) auth(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	w.Header().Set("WWW-Authenticate", `Bearer realm="legacy"`)
+	w.Header().Set("Www-Authenticate", `Bearer realm="legacy"`)
 	html(w, http.StatusUnauthorized, "401 Unauthorized", "<h1>Unauthorized</h1>\n<p>Log in first.</p>")
 }

@@ -14,7 +14,7 @@ import (
 //	/validate  422 application/problem+json naming the invalid field
 func (b *Backend) clientErrorRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("WWW-Authenticate", `Basic realm="Legacy App"`)
+		w.Header().Set("Www-Authenticate", `Basic realm="Legacy App"`)
 		leaky(w)
 		html(w, http.StatusUnauthorized, "401 Authorization Required", "<h1>Authorization Required</h1>\n<p>This server could not verify that you are authorized.</p>\n<address>Apache/2.2.15 (CentOS) Server at legacy.internal Port 80</address>")
 	})

@@ -160,7 +160,7 @@ func (b *Backend) sse(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		if _, err := fmt.Fprintf(w, "id: %d\nevent: tick\ndata: {\"n\":%d,\"of\":%d}\n\n", i, i, n); err != nil {
+		if _, err := fmt.Fprintf(w, "id: %d\nevent: tick\ndata: {\"n\":%d,\"of\":%d}\n\n", i, i, n); err != nil { //nolint:gosec // numbers only, in an event stream
 			return
 		}
 		if err := rc.Flush(); err != nil {
@@ -214,7 +214,7 @@ func (b *Backend) admin(down bool) http.HandlerFunc {
 func html(w http.ResponseWriter, status int, title, body string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_, _ = fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><title>%s</title></head>\n<body>\n%s\n</body></html>\n", title, body)
+	_, _ = fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><title>%s</title></head>\n<body>\n%s\n</body></html>\n", title, body) //nolint:gosec // the legacy backend's own fixed pages
 }
 
 // intParam reads a non-negative integer query parameter, clamped to limit.

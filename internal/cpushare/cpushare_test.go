@@ -114,7 +114,7 @@ func TestMeasure(t *testing.T) {
 	if got.Total != total {
 		t.Errorf("Total = %d; want %d", got.Total, total)
 	}
-	if under := int64(own + proxied + nested + delegated + lookalikes); got.Handler != under {
+	if under := own + proxied + nested + delegated + lookalikes; got.Handler != under {
 		t.Errorf("Handler = %d; want %d", got.Handler, under)
 	}
 	if got.Own() != own {

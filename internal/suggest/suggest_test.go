@@ -18,7 +18,7 @@ func TestNearest(t *testing.T) {
 		{"stauts", subs, "status"},
 		{"colour", subs, ""},
 		{"x", subs, ""},
-		{"conection_refused", causes, "connection_refused"},
+		{"conection_refused", causes, "connection_refused"}, //nolint:misspell // the typo is the input
 		{"connection_timout", causes, "connection_timeout"},
 		{"dns_timeout", causes, "dns_timeout"},
 		{"dns_", causes, ""},
@@ -39,8 +39,13 @@ func TestDistance(t *testing.T) {
 		a, b string
 		want int
 	}{
-		{"", "", 0}, {"", "abc", 3}, {"abc", "", 3}, {"kitten", "sitting", 3},
-		{"retry_afer", "retry_after", 1}, {"stauts", "status", 2}, {"flaw", "lawn", 2},
+		{"", "", 0},
+		{"", "abc", 3},
+		{"abc", "", 3},
+		{"kitten", "sitting", 3},
+		{"retry_afer", "retry_after", 1},
+		{"stauts", "status", 2},
+		{"flaw", "lawn", 2},
 	} {
 		if got := distance(tc.a, tc.b); got != tc.want {
 			t.Errorf("distance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)

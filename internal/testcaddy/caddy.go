@@ -108,13 +108,14 @@ func StartSites(t testing.TB, sites map[string]string, opts ...Options) *Caddy {
 	if len(opts) > 0 {
 		global += opts[0].Global + "\n"
 	}
-	cf := global + "}\n"
+	var cf strings.Builder
+	cf.WriteString(global + "}\n")
 	for _, host := range slices.Sorted(maps.Keys(sites)) {
-		cf += fmt.Sprintf("http://%s:%d {\n\tbind 127.0.0.1\n%s\n}\n", host, c.Port, sites[host])
+		fmt.Fprintf(&cf, "http://%s:%d {\n\tbind 127.0.0.1\n%s\n}\n", host, c.Port, sites[host])
 	}
-	cfg, err := Adapt(string(caddyfile.Format([]byte(cf))))
+	cfg, err := Adapt(string(caddyfile.Format([]byte(cf.String()))))
 	if err != nil {
-		t.Fatalf("adapting Caddyfile: %v\n%s", err, cf)
+		t.Fatalf("adapting Caddyfile: %v\n%s", err, cf.String())
 	}
 	c.load(cfg)
 	return c

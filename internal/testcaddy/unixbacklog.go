@@ -37,7 +37,7 @@ func FullUnixBacklog(t testing.TB) string {
 	}
 
 	// fill the queue until a dial is refused with EAGAIN
-	for i := 0; i < 16; i++ {
+	for range 16 {
 		c, err := net.DialTimeout("unix", path, 2*time.Second)
 		if errors.Is(err, syscall.EAGAIN) {
 			return path

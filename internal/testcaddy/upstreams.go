@@ -47,16 +47,14 @@ func RawServer(t testing.TB, fn func(c net.Conn, req *http.Request)) string {
 			mu.Lock()
 			conns = append(conns, c)
 			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				defer c.Close()
 				req, err := http.ReadRequest(bufio.NewReader(c))
 				if err != nil {
 					return
 				}
 				fn(c, req)
-			}()
+			})
 		}
 	}()
 	t.Cleanup(func() {
@@ -155,7 +153,7 @@ func FullBacklog(t testing.TB) string {
 	addr := (&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: sa.(*syscall.SockaddrInet4).Port}).String()
 
 	// fill the queue until a dial no longer completes
-	for i := 0; i < 16; i++ {
+	for range 16 {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err != nil {
 			return addr
