@@ -31,7 +31,7 @@ func withCheckEvery(t *testing.T, d time.Duration) {
 func TestMaintenanceToggleWithinASecond(t *testing.T) {
 	withCheckEvery(t, documentedCheckEvery)
 	flag := filepath.Join(t.TempDir(), "maintenance")
-	w, err := newMaintenanceWatch(&Maintenance{File: flag}, zap.NewNop())
+	w, err := newMaintenanceWatch(&Maintenance{File: flag}, nil, nil, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestMaintenanceWatchUsesItsPeriod(t *testing.T) {
 	} {
 		withCheckEvery(t, tc.period)
 		flag := filepath.Join(t.TempDir(), "maintenance")
-		w, err := newMaintenanceWatch(&Maintenance{File: flag}, zap.NewNop())
+		w, err := newMaintenanceWatch(&Maintenance{File: flag}, nil, nil, zap.NewNop())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +128,7 @@ func TestMaintenanceUncheckableFile(t *testing.T) {
 func TestMaintenanceCloseWaitsForWatcher(t *testing.T) {
 	withCheckEvery(t, time.Millisecond)
 	for range 20 {
-		w, err := newMaintenanceWatch(&Maintenance{File: filepath.Join(t.TempDir(), "maintenance")}, zap.NewNop())
+		w, err := newMaintenanceWatch(&Maintenance{File: filepath.Join(t.TempDir(), "maintenance")}, nil, nil, zap.NewNop())
 		if err != nil {
 			t.Fatal(err)
 		}
