@@ -67,8 +67,8 @@ func TestPerUpstreamFailureAllocations(t *testing.T) {
 }
 
 // BenchmarkFailureCost measures a replaced upstream 500 with per_upstream
-// off and on (the difference is one counter lookup and increment), and
-// the ring write every failure makes.
+// off and on, and apart, what per_upstream adds (one counter lookup and
+// increment) and the ring write every failure makes.
 //
 //	go test -run '^$' -bench FailureCost -benchtime 2000x ./module/
 func BenchmarkFailureCost(b *testing.B) {
@@ -86,6 +86,16 @@ func BenchmarkFailureCost(b *testing.B) {
 			}
 		})
 	}
+	b.Run("by_upstream_count", func(b *testing.B) {
+		if err := registerMetrics(nil); err != nil {
+			b.Fatal(err)
+		}
+		f := &failure{cause: CauseHTTPResponseStatus, status: 502, upstreamStatus: 500}
+		b.ReportAllocs()
+		for b.Loop() {
+			countByUpstream("srv0", "127.0.0.1:9", DefaultMaxUpstreams, f)
+		}
+	})
 	b.Run("ring_write", func(b *testing.B) {
 		h := &Handler{}
 		h.registerRecent()

@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 )
@@ -237,6 +238,18 @@ func TestRuleNames(t *testing.T) {
 			if r.Record != "" {
 				recorded[r.Record] = true
 			}
+		}
+	}
+	// promtool check rules refuses two rules of one name and the same
+	// static labels
+	seen := map[string]bool{}
+	for _, g := range groups.Groups {
+		for _, r := range g.Rules {
+			key := r.Record + r.Alert + " " + labels.FromMap(r.Labels).String()
+			if seen[key] {
+				t.Errorf("duplicate rule %s", key)
+			}
+			seen[key] = true
 		}
 	}
 	for _, g := range groups.Groups {
