@@ -8,6 +8,7 @@ import (
 	"go/token"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -74,12 +75,7 @@ func readCaddySource(t *testing.T) caddySource {
 }
 
 func (s caddySource) hasString(pred func(string) bool) bool {
-	for _, v := range s.strings {
-		if pred(v) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(s.strings, pred)
 }
 
 // TestPinProxyFrames: origin.go tells reverse_proxy's copy of an upstream
