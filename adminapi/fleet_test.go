@@ -499,7 +499,7 @@ func (nd *node) logged(msg string) int {
 		return 0
 	}
 	n := 0
-	for _, line := range bytes.Split(data, []byte("\n")) {
+	for line := range bytes.SplitSeq(data, []byte("\n")) {
 		var e struct {
 			Msg string `json:"msg"`
 		}

@@ -12,8 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/certmagic"
+
+	"github.com/caddyserver/caddy/v2"
 
 	upstreamerrors "github.com/caddy-upstream-errors/caddy-upstream-errors/module"
 )

@@ -65,7 +65,7 @@ func recent(t *testing.T, c *testcaddy.Caddy, method, q string) (int, []upstream
 }
 
 func ids(fs []upstreamerrors.RecentFailure) []string {
-	var out []string
+	out := make([]string, 0, len(fs))
 	for _, f := range fs {
 		out = append(out, f.RequestID)
 	}

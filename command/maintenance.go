@@ -11,8 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/caddyserver/caddy/v2"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+
+	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddy-upstream-errors/caddy-upstream-errors/adminapi"
 	upstreamerrors "github.com/caddy-upstream-errors/caddy-upstream-errors/module"

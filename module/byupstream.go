@@ -6,8 +6,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/caddyserver/caddy/v2"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/caddyserver/caddy/v2"
 )
 
 // Metrics configures the module's optional metrics.

@@ -47,7 +47,7 @@ func byUpstreamOf(mf *dto.MetricFamily, server string) map[upSeries]float64 {
 func perUpstreamConfig(t *testing.T, max int, routes map[string]string) (cfg, server, admin string) {
 	server = fmt.Sprintf("per-upstream-%d", time.Now().UnixNano())
 	admin = fmt.Sprintf("127.0.0.1:%d", testcaddy.FreePort(t))
-	var rs []string
+	rs := make([]string, 0, len(routes))
 	for path, proxy := range routes {
 		rs = append(rs, fmt.Sprintf(`{"match": [{"path": [%q]}], "handle": [{"handler": "reverse_proxy", %s}]}`, path, proxy))
 	}
@@ -64,7 +64,7 @@ func perUpstreamConfig(t *testing.T, max int, routes map[string]string) (cfg, se
 }
 
 func upstreams(dials ...string) string {
-	var ups []string
+	ups := make([]string, 0, len(dials))
 	for _, d := range dials {
 		ups = append(ups, fmt.Sprintf(`{"dial": %q}`, d))
 	}
@@ -148,7 +148,7 @@ func TestPerUpstreamSeries(t *testing.T) {
 // one of the five) and count the other failures as "other".
 func TestPerUpstreamBound(t *testing.T) {
 	upstreamerrors.ForgetUpstreams()
-	var dials []string
+	dials := make([]string, 0, 5)
 	for range 5 {
 		dials = append(dials, testcaddy.ClosedPort(t))
 	}

@@ -21,7 +21,7 @@ func withRing(t *testing.T, sizes ...int) []*Handler {
 		recentRing.slots, recentRing.next, recentRing.sizes = saved, savedNext, savedSizes
 		recentRing.Unlock()
 	})
-	var hs []*Handler
+	hs := make([]*Handler, 0, len(sizes))
 	for _, n := range sizes {
 		h := &Handler{Recent: n}
 		h.registerRecent()
@@ -36,8 +36,9 @@ func writeRecent(path string, i int) {
 }
 
 func recentIDs(limit int) string {
-	var ids []string
-	for _, f := range RecentFailures(limit, "") {
+	fs := RecentFailures(limit, "")
+	ids := make([]string, 0, len(fs))
+	for _, f := range fs {
 		ids = append(ids, f.RequestID)
 	}
 	return strings.Join(ids, " ")
