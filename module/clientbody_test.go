@@ -1,6 +1,7 @@
 package upstreamerrors
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -199,5 +200,66 @@ func TestLateBodyCallsUnderConcurrency(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// failingBody returns its data, then err for every later read.
+type failingBody struct {
+	data []byte
+	errs []error
+}
+
+func (b *failingBody) Read(p []byte) (int, error) {
+	if len(b.data) > 0 {
+		n := copy(p, b.data)
+		b.data = b.data[n:]
+		return n, nil
+	}
+	err := b.errs[0]
+	if len(b.errs) > 1 {
+		b.errs = b.errs[1:]
+	}
+	return 0, err
+}
+
+func (b *failingBody) Close() error { return nil }
+
+// TestClientBodyFailure specifies what counts as the client's body
+// failing: a read error, the first one kept; a body read to its end
+// (io.EOF) is complete, not failed; a request without a body has none.
+func TestClientBodyFailure(t *testing.T) {
+	cut := io.ErrUnexpectedEOF
+	reset := errors.New("connection reset by peer")
+	for _, tc := range []struct {
+		name string
+		errs []error
+		want error
+	}{
+		{name: "read to its end", errs: []error{io.EOF}, want: nil},
+		{name: "cut short", errs: []error{cut}, want: cut},
+		{name: "cut short, then reset: the first failure", errs: []error{cut, reset}, want: cut},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &clientBody{rc: &failingBody{data: []byte("part of a body"), errs: tc.errs}}
+			var got []byte
+			buf := make([]byte, 4)
+			for range 10 {
+				n, err := b.Read(buf)
+				got = append(got, buf[:n]...)
+				if err != nil && !errors.Is(err, tc.errs[0]) && !errors.Is(err, tc.errs[len(tc.errs)-1]) {
+					t.Fatalf("Read returned %v, not the body's own error", err)
+				}
+			}
+			if string(got) != "part of a body" {
+				t.Errorf("read %q through the stand-in", got)
+			}
+			if b.failed() != (tc.want != nil) || !errors.Is(b.failure(), tc.want) || (tc.want == nil && b.failure() != nil) {
+				t.Errorf("failed() = %v, failure() = %v; want %v", b.failed(), b.failure(), tc.want)
+			}
+		})
+	}
+	var none *clientBody // a request without a body
+	if none.failed() || none.failure() != nil {
+		t.Error("a request without a body has a failed one")
 	}
 }

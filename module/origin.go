@@ -207,11 +207,8 @@ var commonFields = map[string]bool{
 // the upstream's: finalizeResponse adds exactly one more.
 func (rw *responseWriter) proxyViaAdded() bool {
 	vals := rw.Header()["Via"]
-	before := len(rw.beforeValues("Via"))
-	if len(vals) <= before {
-		return false
-	}
-	added := countProxyVia(vals[before:])
+	// the site's own values come first, unless a handler removed them
+	added := countProxyVia(vals[min(len(rw.beforeValues("Via")), len(vals)):])
 	if added == 0 {
 		return false
 	}

@@ -134,3 +134,29 @@ func TestProxy499HeldForBrokenBody(t *testing.T) {
 		rw.release()
 	}
 }
+
+// TestUpstreamStatusRange specifies which upstream statuses HTTP cannot
+// carry (outside 100-599): those are always replaced as a protocol
+// error; 599 is an ordinary 5xx, and a status from 100 up is not
+// invalid, only intercepted when listed.
+func TestUpstreamStatusRange(t *testing.T) {
+	for _, tc := range []struct {
+		up, written      int
+		intercepted, bad bool
+	}{
+		{up: 99, written: 502, intercepted: true, bad: true},
+		{up: 100, written: 200, intercepted: false},
+		{up: 599, written: 599, intercepted: true, bad: false},
+		{up: 600, written: 502, intercepted: true, bad: true},
+	} {
+		t.Run(strconv.Itoa(tc.up), func(t *testing.T) {
+			rw := newResponseWriter(provisioned(t), httptest.NewRecorder(), upstreamRepl(tc.up))
+			defer rw.release()
+			rw.Header()["Via"] = []string{"1.1 Caddy"} // the proxy's copy
+			rw.WriteHeader(tc.written)
+			if rw.intercepted != tc.intercepted || rw.invalid != tc.bad {
+				t.Errorf("upstream %d written as %d: intercepted=%v invalid=%v, want %v %v", tc.up, tc.written, rw.intercepted, rw.invalid, tc.intercepted, tc.bad)
+			}
+		})
+	}
+}
