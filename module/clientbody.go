@@ -24,14 +24,20 @@ type clientBody struct {
 	// changed after.
 	rc  io.ReadCloser
 	err atomic.Pointer[error]
+	// closed is set before the body is closed: a read that fails after
+	// the transport closed it (as an HTTP/2 transport does when the
+	// upstream resets the stream while another of its goroutines is still
+	// sending the body) failed because of the upstream, not the client.
+	closed atomic.Bool
 }
 
 // Read reads the client's body and remembers the first failure. io.EOF
 // is the end of a complete body: net/http reports a body shorter than
-// its Content-Length as io.ErrUnexpectedEOF.
+// its Content-Length as io.ErrUnexpectedEOF. A read that fails once the
+// body was closed is not the client's failure.
 func (b *clientBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
-	if err != nil && err != io.EOF && b.err.Load() == nil {
+	if err != nil && err != io.EOF && !b.closed.Load() && b.err.Load() == nil {
 		failure := err // only a failure moves to the heap, not every read
 		b.err.CompareAndSwap(nil, &failure)
 	}
@@ -39,7 +45,10 @@ func (b *clientBody) Read(p []byte) (int, error) {
 }
 
 // Close closes the client's body.
-func (b *clientBody) Close() error { return b.rc.Close() }
+func (b *clientBody) Close() error {
+	b.closed.Store(true)
+	return b.rc.Close()
+}
 
 // failure returns the error reading the client's body, if any. A request
 // without a body (b nil) has none.

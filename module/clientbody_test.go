@@ -263,3 +263,34 @@ func TestClientBodyFailure(t *testing.T) {
 		t.Error("a request without a body has a failed one")
 	}
 }
+
+// closedBody fails every read once closed, as net/http's request bodies do.
+type closedBody struct{ closed atomic.Bool }
+
+func (b *closedBody) Read(p []byte) (int, error) {
+	if b.closed.Load() {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	return copy(p, "part"), nil
+}
+
+func (b *closedBody) Close() error { b.closed.Store(true); return nil }
+
+// A transport that closes the body while another of its goroutines still
+// reads it (an HTTP/2 stream the upstream reset) makes that read fail:
+// the upstream's doing, never the client's body failing.
+func TestClientBodyReadAfterClose(t *testing.T) {
+	b := &clientBody{rc: &closedBody{}}
+	if _, err := b.Read(make([]byte, 8)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Read(make([]byte, 8)); !errors.Is(err, http.ErrBodyReadAfterClose) {
+		t.Fatalf("a read after close returned %v, not the body's own error", err)
+	}
+	if b.failed() {
+		t.Errorf("a read after the transport closed the body counts as the client's failure: %v", b.failure())
+	}
+}
