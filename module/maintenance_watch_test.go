@@ -52,7 +52,7 @@ func TestMaintenanceToggleWithinASecond(t *testing.T) {
 	if w.window.Load() != nil {
 		t.Fatal("in maintenance before the file exists")
 	}
-	if err := os.WriteFile(flag, nil, 0o644); err != nil {
+	if err := os.WriteFile(flag, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if took := seen(true); took > promise {
@@ -84,7 +84,7 @@ func TestMaintenanceWatchUsesItsPeriod(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(flag, nil, 0o644); err != nil {
+		if err := os.WriteFile(flag, nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		deadline := time.Now().Add(tc.wait)
@@ -105,7 +105,7 @@ func TestMaintenanceWatchUsesItsPeriod(t *testing.T) {
 func TestMaintenanceUncheckableFile(t *testing.T) {
 	dir := t.TempDir()
 	notDir := filepath.Join(dir, "file")
-	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
+	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	core, logs := observer.New(zapcore.WarnLevel)

@@ -1,6 +1,7 @@
 package upstreamerrors
 
 import (
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -110,9 +111,7 @@ func TestUpstreamFieldsSignal(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			for k, v := range tc.before {
-				rec.Header()[k] = v
-			}
+			maps.Copy(rec.Header(), tc.before)
 			repl := upstreamRepl(500)
 			up := tc.value
 			if tc.upstream != "" {
