@@ -24,6 +24,11 @@ type clientBody struct {
 	// changed after.
 	rc  io.ReadCloser
 	err atomic.Pointer[error]
+	// closed is set before the body is closed: a read that fails after
+	// it (an HTTP/2 transport closes the body while another goroutine
+	// still reads it, when the upstream resets the stream) failed by the
+	// proxy's doing, not the client's.
+	closed atomic.Bool
 }
 
 // Read reads the client's body and remembers the first failure. io.EOF
@@ -31,7 +36,7 @@ type clientBody struct {
 // its Content-Length as io.ErrUnexpectedEOF.
 func (b *clientBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
-	if err != nil && err != io.EOF && b.err.Load() == nil {
+	if err != nil && err != io.EOF && b.err.Load() == nil && !b.closed.Load() {
 		failure := err // only a failure moves to the heap, not every read
 		b.err.CompareAndSwap(nil, &failure)
 	}
@@ -39,7 +44,10 @@ func (b *clientBody) Read(p []byte) (int, error) {
 }
 
 // Close closes the client's body.
-func (b *clientBody) Close() error { return b.rc.Close() }
+func (b *clientBody) Close() error {
+	b.closed.Store(true)
+	return b.rc.Close()
+}
 
 // failure returns the error reading the client's body, if any. A request
 // without a body (b nil) has none.
