@@ -1,6 +1,7 @@
 package upstreamerrors
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -132,18 +133,26 @@ func TestMaintenanceCloseWaitsForWatcher(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(2 * time.Millisecond) // let it tick
+		// other tests' handlers may run watchers of their own: this one's
+		// is told by its receiver, found running before close
+		deadline := time.Now().Add(5 * time.Second)
+		for !watcherRunning(w) {
+			if time.Now().After(deadline) {
+				t.Fatal("the watcher goroutine was never seen running")
+			}
+			time.Sleep(time.Millisecond)
+		}
 		w.close()
-		if watcherRunning() {
+		if watcherRunning(w) {
 			t.Fatal("a watcher goroutine is still running after close returned")
 		}
 		w.close() // closing again is harmless
 	}
 }
 
-// watcherRunning reports whether any maintenance watcher goroutine runs.
-func watcherRunning() bool {
+// watcherRunning reports whether w's watcher goroutine runs.
+func watcherRunning(w *maintenanceWatch) bool {
 	buf := make([]byte, 1<<20)
 	n := runtime.Stack(buf, true)
-	return strings.Contains(string(buf[:n]), "(*maintenanceWatch).run")
+	return strings.Contains(string(buf[:n]), fmt.Sprintf("(*maintenanceWatch).run(%p", w))
 }
