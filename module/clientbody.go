@@ -25,19 +25,18 @@ type clientBody struct {
 	rc  io.ReadCloser
 	err atomic.Pointer[error]
 	// closed is set before the body is closed: a read that fails after
-	// the transport closed it (as an HTTP/2 transport does when the
-	// upstream resets the stream while another of its goroutines is still
-	// sending the body) failed because of the upstream, not the client.
+	// it (an HTTP/2 transport closes the body while another goroutine
+	// still reads it, when the upstream resets the stream) failed by the
+	// proxy's doing, not the client's.
 	closed atomic.Bool
 }
 
 // Read reads the client's body and remembers the first failure. io.EOF
 // is the end of a complete body: net/http reports a body shorter than
-// its Content-Length as io.ErrUnexpectedEOF. A read that fails once the
-// body was closed is not the client's failure.
+// its Content-Length as io.ErrUnexpectedEOF.
 func (b *clientBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
-	if err != nil && err != io.EOF && !b.closed.Load() && b.err.Load() == nil {
+	if err != nil && err != io.EOF && b.err.Load() == nil && !b.closed.Load() {
 		failure := err // only a failure moves to the heap, not every read
 		b.err.CompareAndSwap(nil, &failure)
 	}

@@ -258,6 +258,13 @@ func TestClientBodyFailure(t *testing.T) {
 			}
 		})
 	}
+	// a read the proxy's own close broke is not the client's failure
+	closing := &clientBody{rc: &failingBody{errs: []error{errors.New("http: invalid Read on closed Body")}}}
+	_ = closing.Close()
+	if _, err := closing.Read(make([]byte, 4)); err == nil || closing.failed() {
+		t.Errorf("a read after the transport closed the body: %v, failed() = %v; want an error that is not the client's", err, closing.failed())
+	}
+
 	var none *clientBody // a request without a body
 	if none.failed() || none.failure() != nil {
 		t.Error("a request without a body has a failed one")

@@ -1,6 +1,7 @@
 package upstreamerrors
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -123,8 +124,9 @@ func TestMaintenanceUncheckableFile(t *testing.T) {
 }
 
 // TestMaintenanceCloseWaitsForWatcher specifies close: when it returns,
-// the watching goroutine has ended, so a reload or a stop leaves none
-// behind checking an old config's file.
+// the watching goroutine has left its loop, so a reload or a stop leaves
+// none behind checking an old config's file. (A close that did not wait
+// would mostly pass too: the goroutine leaves its loop at once.)
 func TestMaintenanceCloseWaitsForWatcher(t *testing.T) {
 	withCheckEvery(t, time.Millisecond)
 	for range 20 {
@@ -132,18 +134,41 @@ func TestMaintenanceCloseWaitsForWatcher(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(2 * time.Millisecond) // let it tick
+		// other tests' handlers may run watchers of their own: this one's
+		// is told by its receiver, found running before close
+		deadline := time.Now().Add(5 * time.Second)
+		for !watcherRunning(w) {
+			if time.Now().After(deadline) {
+				t.Fatal("the watcher goroutine was never seen running")
+			}
+			time.Sleep(time.Millisecond)
+		}
 		w.close()
-		if watcherRunning() {
-			t.Fatal("a watcher goroutine is still running after close returned")
+		// having returned from its loop, the goroutine may still be
+		// seen on its way out, never waiting in it
+		if watcherWaiting(w) {
+			t.Fatal("the watcher goroutine still waits for its next check after close returned")
 		}
 		w.close() // closing again is harmless
 	}
 }
 
-// watcherRunning reports whether any maintenance watcher goroutine runs.
-func watcherRunning() bool {
+// watcherRunning reports whether w's watcher goroutine runs.
+func watcherRunning(w *maintenanceWatch) bool { return watcherStack(w) != "" }
+
+// watcherWaiting reports whether w's watcher goroutine waits in its loop.
+func watcherWaiting(w *maintenanceWatch) bool {
+	return strings.Contains(watcherStack(w), "[select")
+}
+
+// watcherStack returns the stack of w's watcher goroutine, if it runs.
+func watcherStack(w *maintenanceWatch) string {
 	buf := make([]byte, 1<<20)
 	n := runtime.Stack(buf, true)
-	return strings.Contains(string(buf[:n]), "(*maintenanceWatch).run")
+	for g := range strings.SplitSeq(string(buf[:n]), "\n\n") {
+		if strings.Contains(g, fmt.Sprintf("(*maintenanceWatch).run(%p", w)) {
+			return g
+		}
+	}
+	return ""
 }

@@ -160,3 +160,24 @@ func TestUpstreamStatusRange(t *testing.T) {
 		})
 	}
 }
+
+// TestInterceptedReadFromDrainsToTheEnd specifies io.Copy into an
+// intercepted response: the body is read to its end in as many reads as
+// it takes, within the limit, and a read error is returned as it is.
+func TestInterceptedReadFromDrainsToTheEnd(t *testing.T) {
+	h := &Handler{DiscardLimit: 4096}
+	r, _ := parseStatusRange(Group5xx)
+	h.intercept = []statusRange{r}
+	body := bytes.Repeat([]byte("x"), 1500) // several reads of the drain buffer
+	rw := newResponseWriter(h, httptest.NewRecorder(), upstreamRepl(500))
+	defer rw.release()
+	rw.WriteHeader(500)
+	n, err := rw.ReadFrom(bytes.NewReader(body))
+	if err != nil || n != int64(len(body)) || rw.discarded != int64(len(body)) {
+		t.Errorf("drained %d (%d discarded) with %v, want all %d bytes", n, rw.discarded, err, len(body))
+	}
+	cut := io.MultiReader(bytes.NewReader(body), &failingBody{errs: []error{io.ErrUnexpectedEOF}})
+	if _, err := rw.ReadFrom(cut); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("a body that broke: %v, want its error", err)
+	}
+}
