@@ -381,6 +381,8 @@ func TestWindowReadOncePerProcess(t *testing.T) {
 	other := fmt.Sprintf("upstream_errors {\n\tmaintenance {\n\t\twindow blog\n\t}\n}\nreverse_proxy %s", up)
 	t.Run("running", func(t *testing.T) {
 		c := testcaddy.StartSites(t, map[string]string{"a.localhost": site, "b.localhost": site, "c.localhost": other}, opts)
+		// a reader just started may not show in a stack dump yet
+		eventually(t, "one storage reader per window", func() bool { return storageReaders() >= 2 })
 		if n := storageReaders(); n != 2 {
 			t.Errorf("%d storage readers for two windows in three sites, want 2", n)
 		}
