@@ -288,3 +288,21 @@ func TestMaintenanceUnreadableFileWarns(t *testing.T) {
 		t.Fatalf("warnings %v, want one saying the file could not be read", entries)
 	}
 }
+
+// A hold may be as long as HoldLimit and no longer; zero holds nothing.
+func TestValidateHoldBounds(t *testing.T) {
+	for _, tc := range []struct {
+		d  time.Duration
+		ok bool
+	}{
+		{0, true},
+		{time.Second, true},
+		{HoldLimit, true},
+		{HoldLimit + time.Nanosecond, false},
+		{-time.Nanosecond, false},
+	} {
+		if err := ValidateHold(tc.d); (err == nil) != tc.ok {
+			t.Errorf("ValidateHold(%s) = %v, want ok %v", tc.d, err, tc.ok)
+		}
+	}
+}
