@@ -306,3 +306,30 @@ func TestValidateHoldBounds(t *testing.T) {
 		}
 	}
 }
+
+// A flag file of up to maxWindowEnd bytes is read whole (an end time with
+// trailing blank lines still counts); a longer one is refused, not cut.
+func TestReadWindowEndLength(t *testing.T) {
+	end := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	text := end.Format(time.RFC3339)
+	for _, tc := range []struct {
+		size int
+		ok   bool
+	}{
+		{maxWindowEnd, true},
+		{maxWindowEnd + 1, false},
+	} {
+		name := filepath.Join(t.TempDir(), "maintenance")
+		content := text + strings.Repeat("\n", tc.size-len(text))
+		if err := os.WriteFile(name, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got, err := readWindowEnd(name)
+		if tc.ok && (err != nil || !got.Equal(end)) {
+			t.Errorf("%d bytes: %v, %v; want %v", tc.size, got, err, end)
+		}
+		if !tc.ok && err == nil {
+			t.Errorf("%d bytes: read as %v, want refused", tc.size, got)
+		}
+	}
+}
