@@ -16,7 +16,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
-	upstreamerrors "github.com/caddy-upstream-errors/caddy-upstream-errors/module"
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/window"
 )
 
 func init() {
@@ -63,7 +63,7 @@ type MaintenanceRequest struct {
 // WindowStatus is one window as the API reports it.
 type WindowStatus struct {
 	Window string `json:"window"`
-	upstreamerrors.WindowState
+	window.State
 	// Key is the storage key the window is kept under.
 	Key string `json:"key"`
 }
@@ -80,13 +80,13 @@ func (m *Maintenance) serveList(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), storageTimeout)
 	defer cancel()
-	all, err := upstreamerrors.ListWindows(ctx, storage())
+	all, err := window.List(ctx, storage())
 	if err != nil {
 		return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: fmt.Errorf("reading windows from storage: %v", err)}
 	}
 	list := make([]WindowStatus, 0, len(all))
 	for name, st := range all {
-		list = append(list, WindowStatus{Window: name, WindowState: st, Key: upstreamerrors.WindowKey(name)})
+		list = append(list, WindowStatus{Window: name, State: st, Key: window.Key(name)})
 	}
 	sortStatuses(list)
 	return writeJSON(w, list)
@@ -94,36 +94,36 @@ func (m *Maintenance) serveList(w http.ResponseWriter, r *http.Request) error {
 
 func (m *Maintenance) serveWindow(w http.ResponseWriter, r *http.Request) error {
 	name := strings.TrimPrefix(r.URL.Path, MaintenancePath+"/")
-	if err := upstreamerrors.ValidateWindowName(name); err != nil {
+	if err := window.ValidateName(name); err != nil {
 		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: err}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), storageTimeout)
 	defer cancel()
 	s := storage()
-	var st upstreamerrors.WindowState
+	var st window.State
 	switch r.Method {
 	case http.MethodGet:
 		var err error
-		if st, err = upstreamerrors.LoadWindow(ctx, s, name); err != nil {
+		if st, err = window.Load(ctx, s, name); err != nil {
 			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: fmt.Errorf("reading window %q from storage: %v", name, err)}
 		}
-		return writeJSON(w, WindowStatus{Window: name, WindowState: st, Key: upstreamerrors.WindowKey(name)})
+		return writeJSON(w, WindowStatus{Window: name, State: st, Key: window.Key(name)})
 	case http.MethodPut:
 		now := time.Now()
 		until, err := readUntil(r.Body, now)
 		if err != nil {
 			return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: err}
 		}
-		st = upstreamerrors.WindowState{On: true, Until: until, Changed: now.UTC()}
+		st = window.State{On: true, Until: until, Changed: now.UTC()}
 	case http.MethodDelete:
-		st = upstreamerrors.WindowState{Changed: time.Now().UTC()}
+		st = window.State{Changed: time.Now().UTC()}
 	default:
 		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: fmt.Errorf("method %s not allowed; PUT turns a window on, DELETE off, GET reads it", r.Method)}
 	}
-	if err := upstreamerrors.StoreWindow(ctx, s, name, st); err != nil {
+	if err := window.Store(ctx, s, name, st); err != nil {
 		return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: fmt.Errorf("writing window %q to storage: %v", name, err)}
 	}
-	return writeJSON(w, WindowStatus{Window: name, WindowState: st, Key: upstreamerrors.WindowKey(name)})
+	return writeJSON(w, WindowStatus{Window: name, State: st, Key: window.Key(name)})
 }
 
 // readUntil reads a PUT's optional body into the announced end; zero when

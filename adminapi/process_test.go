@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/caddy-upstream-errors/caddy-upstream-errors/adminapi"
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/recent"
 	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/testcaddy"
-	upstreamerrors "github.com/caddy-upstream-errors/caddy-upstream-errors/module"
 )
 
 // In a Caddy built as xcaddy builds it (cmd/caddy), run as its own
@@ -77,7 +77,7 @@ http://127.0.0.1:%d {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var list []upstreamerrors.RecentFailure
+	var list []recent.Failure
 	if err := json.NewDecoder(res.Body).Decode(&list); err != nil {
 		t.Fatalf("status %d: %v", res.StatusCode, err)
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
-	upstreamerrors "github.com/caddy-upstream-errors/caddy-upstream-errors/module"
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/recent"
 )
 
 func init() {
@@ -58,7 +58,7 @@ func (*Recent) serve(w http.ResponseWriter, req *http.Request) error {
 	if cause != "" && !validCause(cause) {
 		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: fmt.Errorf("cause: %q is not a cause code (such as connection_refused)", cause)}
 	}
-	out := upstreamerrors.RecentFailures(limit, cause)
+	out := recent.List(limit, cause)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	return json.NewEncoder(w).Encode(out)

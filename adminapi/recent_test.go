@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/caddy-upstream-errors/caddy-upstream-errors/adminapi"
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/recent"
 	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/testcaddy"
-	upstreamerrors "github.com/caddy-upstream-errors/caddy-upstream-errors/module"
 )
 
 // get sends a GET with request ID id to path on c.
@@ -34,7 +34,7 @@ func get(t *testing.T, c *testcaddy.Caddy, path, id string) int {
 
 // recent reads the endpoint with query q, returning the status and, for
 // a 200, the decoded list and the raw body.
-func recent(t *testing.T, c *testcaddy.Caddy, method, q string) (int, []upstreamerrors.RecentFailure, string) {
+func getRecent(t *testing.T, c *testcaddy.Caddy, method, q string) (int, []recent.Failure, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, "http://"+c.Admin+adminapi.RecentPath+q, nil)
 	if err != nil {
@@ -55,7 +55,7 @@ func recent(t *testing.T, c *testcaddy.Caddy, method, q string) (int, []upstream
 	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type = %q", ct)
 	}
-	var out []upstreamerrors.RecentFailure
+	var out []recent.Failure
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&out); err != nil {
@@ -64,7 +64,7 @@ func recent(t *testing.T, c *testcaddy.Caddy, method, q string) (int, []upstream
 	return res.StatusCode, out, string(body)
 }
 
-func ids(fs []upstreamerrors.RecentFailure) []string {
+func ids(fs []recent.Failure) []string {
 	out := make([]string, 0, len(fs))
 	for _, f := range fs {
 		out = append(out, f.RequestID)
@@ -113,7 +113,7 @@ handle /ok* { reverse_proxy %s }`, refused, page, reset, ok), testcaddy.Options{
 			continue
 		}
 		failures = append(failures, s)
-		_, list, _ := recent(t, c, "GET", "?limit=1")
+		_, list, _ := getRecent(t, c, "GET", "?limit=1")
 		if len(list) != 1 {
 			t.Fatalf("after %s: %d entries with limit=1", s.path, len(list))
 		}
@@ -142,7 +142,7 @@ handle /ok* { reverse_proxy %s }`, refused, page, reset, ok), testcaddy.Options{
 		}
 	}
 
-	_, all, body := recent(t, c, "GET", "")
+	_, all, body := getRecent(t, c, "GET", "")
 	if strings.Contains(body, "s3cret") || strings.Contains(body, "token") {
 		t.Errorf("a query string is listed: %s", body)
 	}
@@ -154,11 +154,11 @@ handle /ok* { reverse_proxy %s }`, refused, page, reset, ok), testcaddy.Options{
 	if !slices.Equal(ids(all), want) {
 		t.Errorf("listed %q, want %q", ids(all), want)
 	}
-	_, two, _ := recent(t, c, "GET", "?limit=2")
+	_, two, _ := getRecent(t, c, "GET", "?limit=2")
 	if !slices.Equal(ids(two), want[:2]) {
 		t.Errorf("limit=2 listed %q, want %q", ids(two), want[:2])
 	}
-	_, refusedOnly, _ := recent(t, c, "GET", "?cause=connection_refused")
+	_, refusedOnly, _ := getRecent(t, c, "GET", "?cause=connection_refused")
 	if !slices.Equal(ids(refusedOnly), []string{failures[3].id, failures[0].id}) {
 		t.Errorf("cause=connection_refused listed %q", ids(refusedOnly))
 	}
@@ -168,7 +168,7 @@ handle /ok* { reverse_proxy %s }`, refused, page, reset, ok), testcaddy.Options{
 	if got := get(t, c, "/reset/f", extra); got != 502 {
 		t.Fatalf("status %d", got)
 	}
-	_, all, _ = recent(t, c, "GET", "")
+	_, all, _ = getRecent(t, c, "GET", "")
 	if want := append([]string{extra}, want[:3]...); !slices.Equal(ids(all), want) {
 		t.Errorf("after one more, listed %q, want %q", ids(all), want)
 	}
@@ -176,7 +176,7 @@ handle /ok* { reverse_proxy %s }`, refused, page, reset, ok), testcaddy.Options{
 	for _, bad := range []struct{ method, q string }{
 		{"GET", "?limit=0"}, {"GET", "?limit=x"}, {"GET", "?cause=Bad-Cause"}, {"POST", ""},
 	} {
-		if status, _, body := recent(t, c, bad.method, bad.q); status < 400 || status > 499 {
+		if status, _, body := getRecent(t, c, bad.method, bad.q); status < 400 || status > 499 {
 			t.Errorf("%s %s: status %d %s, want a 4xx", bad.method, bad.q, status, body)
 		}
 	}

@@ -24,9 +24,10 @@
 // give the handler an UnmarshalCaddyfile method, but a method lives with its
 // type, which would pull Caddyfile code into the handler package; here
 // module/ knows only its JSON config and this package is a thin adapter
-// from tokens to that config. It checks each sub-directive where it is
-// read, with the validators module/ exports for its own Validate, so an
-// error names the sub-directive the user typed, the value and its line.
+// from tokens to that config. It reports syntax where it reads it; the
+// value rules are the handler's Validate alone, which it runs on the
+// block it read, reporting an error under the sub-directive the user typed
+// and at the line the value came from (see origins).
 package caddyfile
 
 import (
@@ -72,9 +73,9 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 	return m, nil
 }
 
-// Unmarshal fills m from the directive's tokens, checking each
-// sub-directive as it is read so a bad value fails at adapt time with the
-// line it is on. Template files are not read here: Provision reads them.
+// Unmarshal fills m from the directive's tokens and checks the result with
+// m.Validate, so a bad value fails at adapt time with the line it is on.
+// Template files are not read here: Provision reads them.
 func Unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 	return unmarshal(d, m, pathMatcherToken(d))
 }
@@ -82,9 +83,19 @@ func Unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 // unmarshal is Unmarshal with the site's matchers, for bypass.
 func unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler, matcher matcherToken) error {
 	d.Next() // consume directive name
+	at := origins{"": d.Token()}
 	if d.NextArg() {
 		return d.Errf("unexpected argument %q; settings go in a block", d.Val())
 	}
+	if err := readBlock(d, m, matcher, at); err != nil {
+		return err
+	}
+	return at.report(m.Validate())
+}
+
+// readBlock reads the directive's block into m, noting in at where each
+// value came from.
+func readBlock(d *caddyfile.Dispenser, m *upstreamerrors.Handler, matcher matcherToken, at origins) error {
 	seen := make(map[string]bool)
 	for d.NextBlock(0) {
 		sub := d.Val()
@@ -101,16 +112,14 @@ func unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler, matcher matche
 			if !d.AllArgs(&key, &val) {
 				return d.Errf("status takes a key and a status, as in `status connection_refused 503`")
 			}
-			n, err := upstreamerrors.ParseMappedStatus(val)
+			n, err := strconv.Atoi(val)
 			if err != nil {
-				return d.Errf("status: %v", err)
+				return d.Errf("status: %q is not a status code; it must be 500-599", val)
 			}
 			if _, dup := m.StatusMap[key]; dup {
 				return d.Errf("status: %q is mapped twice", key)
 			}
-			if err := upstreamerrors.ValidateStatusMapping(key, n); err != nil {
-				return d.Errf("status: %v", err)
-			}
+			at.note(d, "status_map", key)
 			if m.StatusMap == nil {
 				m.StatusMap = make(map[string]int)
 			}
@@ -129,15 +138,11 @@ func unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler, matcher matche
 				m.DisableIntercept = true
 				continue
 			}
-			for _, a := range statuses {
-				if err := upstreamerrors.ValidateIntercept(a); err != nil {
-					return d.Errf("intercept: %v", err)
-				}
-			}
+			at.note(d, "intercept", statuses...)
 			m.Intercept = append(m.Intercept, args...)
 
 		case "pass_json":
-			if err := parsePassJSON(d, m); err != nil {
+			if err := parsePassJSON(d, m, at); err != nil {
 				return err
 			}
 
@@ -153,9 +158,7 @@ func unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler, matcher matche
 			if dur == 0 {
 				return d.Errf("retry_after: 0 is not allowed; a 503 asks for a wait of at least 1s (leave retry_after out for the default, %s)", upstreamerrors.DefaultRetryAfter)
 			}
-			if err := upstreamerrors.ValidateRetryAfter(dur); err != nil {
-				return d.Errf("retry_after: %v", err)
-			}
+			at.note(d, "retry_after")
 			m.RetryAfter = caddy.Duration(dur)
 
 		case "keep_headers":
@@ -163,11 +166,7 @@ func unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler, matcher matche
 			if len(args) == 0 {
 				return d.Errf("keep_headers needs at least one header field")
 			}
-			for _, f := range args {
-				if err := upstreamerrors.ValidateKeepHeader(f); err != nil {
-					return d.Errf("keep_headers: %v", err)
-				}
-			}
+			at.note(d, "keep_headers", args...)
 			m.KeepHeaders = append(m.KeepHeaders, args...)
 
 		case "discard_limit":
@@ -185,6 +184,7 @@ func unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler, matcher matche
 			if size == 0 {
 				return d.Errf("discard_limit: 0 is not allowed; give at least 1B (leave discard_limit out for the default, %dKiB)", upstreamerrors.DefaultDiscardLimit>>10)
 			}
+			at.note(d, "discard_limit")
 			m.DiscardLimit = int64(size)
 
 		case "type":
@@ -192,9 +192,7 @@ func unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler, matcher matche
 			if err != nil {
 				return err
 			}
-			if err := upstreamerrors.ValidateType(arg); err != nil {
-				return d.Errf("type: %v", err)
-			}
+			at.note(d, "type")
 			m.Type = arg
 
 		case "request_id_header":
@@ -202,9 +200,7 @@ func unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler, matcher matche
 			if err != nil {
 				return err
 			}
-			if err := upstreamerrors.ValidateFieldName(arg); err != nil {
-				return d.Errf("request_id_header: %v", err)
-			}
+			at.note(d, "request_id_header")
 			m.RequestIDHeader = arg
 
 		case "format":
@@ -212,9 +208,7 @@ func unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler, matcher matche
 			if err != nil {
 				return err
 			}
-			if err := upstreamerrors.ValidateFormat(arg); err != nil {
-				return d.Errf("format: %v", err)
-			}
+			at.note(d, "format")
 			m.Format = arg
 
 		case "template":
@@ -231,9 +225,7 @@ func unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler, matcher matche
 			} else {
 				t.Inline = text
 			}
-			if err := upstreamerrors.ValidateTemplate(format, t); err != nil {
-				return d.Errf("template: %v", err)
-			}
+			at.note(d, "templates", format)
 			if m.Templates == nil {
 				m.Templates = make(map[string]*upstreamerrors.Template)
 			}
@@ -244,12 +236,10 @@ func unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler, matcher matche
 			if !d.AllArgs(&name, &value) {
 				return d.Errf("member takes a name and a value")
 			}
-			if err := upstreamerrors.ValidateMemberName(name); err != nil {
-				return d.Errf("member: %v", err)
-			}
 			if _, dup := m.Members[name]; dup {
 				return d.Errf("member: %q set twice", name)
 			}
+			at.note(d, "members", name)
 			if m.Members == nil {
 				m.Members = make(map[string]string)
 			}
@@ -270,23 +260,21 @@ func unmarshal(d *caddyfile.Dispenser, m *upstreamerrors.Handler, matcher matche
 				m.DisableProxyStatus = true
 				continue
 			}
-			if err := upstreamerrors.ValidateProxyStatusName(arg); err != nil {
-				return d.Errf("proxy_status: %v", err)
-			}
+			at.note(d, "proxy_status_name")
 			m.ProxyStatusName = arg
 
 		case "maintenance":
-			if err := parseMaintenance(d, m, matcher); err != nil {
+			if err := parseMaintenance(d, m, matcher, at); err != nil {
 				return err
 			}
 
 		case "metrics":
-			if err := parseMetrics(d, m); err != nil {
+			if err := parseMetrics(d, m, at); err != nil {
 				return err
 			}
 
 		case "recent":
-			if err := parseRecent(d, m); err != nil {
+			if err := parseRecent(d, m, at); err != nil {
 				return err
 			}
 
@@ -328,7 +316,7 @@ func pathMatcherToken(d *caddyfile.Dispenser) matcherToken {
 //		bypass <matcher>
 //		hold <duration> [<max waiting>]
 //	}
-func parseMaintenance(d *caddyfile.Dispenser, m *upstreamerrors.Handler, matcher matcherToken) error {
+func parseMaintenance(d *caddyfile.Dispenser, m *upstreamerrors.Handler, matcher matcherToken, at origins) error {
 	if m.Maintenance != nil {
 		return d.Errf("maintenance: set twice; give it once")
 	}
@@ -336,6 +324,7 @@ func parseMaintenance(d *caddyfile.Dispenser, m *upstreamerrors.Handler, matcher
 	if len(args) > 1 {
 		return d.Errf("maintenance takes at most the path of a flag file, as in `maintenance /run/caddy/maintenance`; got %d values", len(args))
 	}
+	at.note(d, "maintenance")
 	mt := new(upstreamerrors.Maintenance)
 	if len(args) == 1 {
 		mt.File = args[0]
@@ -352,20 +341,14 @@ func parseMaintenance(d *caddyfile.Dispenser, m *upstreamerrors.Handler, matcher
 			if mt.Window != "" {
 				return d.Errf("maintenance: window set twice; give it once")
 			}
-			if err := upstreamerrors.ValidateWindowName(name); err != nil {
-				return d.Errf("maintenance: window: %v", err)
-			}
+			at.note(d, "maintenance.window")
 			mt.Window = name
 		case "allow":
 			ranges := d.RemainingArgs()
 			if len(ranges) == 0 {
 				return d.Errf("maintenance: allow needs IP addresses or CIDR ranges, such as 10.0.0.0/8")
 			}
-			for _, a := range ranges {
-				if err := upstreamerrors.ValidateAllow(a); err != nil {
-					return d.Errf("maintenance: allow: %v", err)
-				}
-			}
+			at.note(d, "maintenance.allow", ranges...)
 			mt.Allow = append(mt.Allow, ranges...)
 		case "bypass":
 			set, ok, err := matcher()
@@ -392,12 +375,11 @@ func parseMaintenance(d *caddyfile.Dispenser, m *upstreamerrors.Handler, matcher
 			if err != nil {
 				return d.Errf("maintenance: hold: %q is not a duration (such as 10s)", hold[0])
 			}
-			if err := upstreamerrors.ValidateHold(dur); err != nil {
-				return d.Errf("maintenance: hold: %v", err)
-			}
 			if dur == 0 {
 				return d.Errf("maintenance: hold: 0s holds nothing; leave hold out")
 			}
+			at.note(d, "maintenance.hold")
+			at.note(d, "maintenance.hold_max")
 			mt.Hold = caddy.Duration(dur)
 			if len(hold) == 2 {
 				n, err := strconv.Atoi(hold[1])

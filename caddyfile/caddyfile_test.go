@@ -174,8 +174,8 @@ const (
 func TestAdaptErrors(t *testing.T) {
 	// Each case's lines go inside an upstream_errors block after a valid
 	// first line; the line marked "!" is the one the error must name.
-	// Another valid line follows, so an error raised only at the end of
-	// the block would name the wrong line.
+	// Another valid line follows, so an error reported where the block
+	// ends, rather than where its value was given, names the wrong line.
 	for _, tc := range []struct {
 		name  string
 		lines []string
@@ -284,7 +284,7 @@ func TestAdaptErrors(t *testing.T) {
 				}
 				file = append(file, "\t\t"+l)
 			}
-			file = append(file, "\t\ttype https://errors.example.com/", "\t}", "\treverse_proxy legacy:8080", "}")
+			file = append(file, "\t\tkeep_headers X-Trailing", "\t}", "\treverse_proxy legacy:8080", "}")
 			if line == 0 {
 				t.Fatal("no line marked")
 			}

@@ -11,8 +11,8 @@ import (
 
 // FuzzAdapt feeds arbitrary directive blocks (and whole files) to the
 // adapter: any input must give a config or an error, never a panic, and a
-// config the adapter accepts must pass the handler's own Validate, since
-// the adapter checks each sub-directive with the same validators.
+// config the adapter accepts must still pass the handler's own Validate
+// once written out as JSON and read back, as Caddy loads it.
 func FuzzAdapt(f *testing.F) {
 	for _, seed := range []string{
 		"status connection_refused 503",

@@ -9,7 +9,7 @@ import (
 )
 
 // parseMetrics reads `metrics per_upstream [<max>]`.
-func parseMetrics(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
+func parseMetrics(d *caddyfile.Dispenser, m *upstreamerrors.Handler, at origins) error {
 	if m.Metrics != nil {
 		return d.Errf("metrics: set twice; give it once")
 	}
@@ -19,26 +19,31 @@ func parseMetrics(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 	}
 	mt := &upstreamerrors.Metrics{PerUpstream: true}
 	if len(args) == 2 {
+		// 0 would mean the default; Validate checks the maximum
 		n, err := strconv.Atoi(args[1])
-		if err != nil || n < 1 || n > upstreamerrors.MaxUpstreamsMax {
-			return d.Errf("metrics: per_upstream: %q is not a number of upstreams (1 to %d)", args[1], upstreamerrors.MaxUpstreamsMax)
+		if err != nil || n < 1 {
+			return d.Errf("metrics: per_upstream: %q is not a positive number of upstreams", args[1])
 		}
 		mt.MaxUpstreams = n
 	}
+	at.note(d, "metrics")
+	at.note(d, "metrics.max_upstreams")
 	m.Metrics = mt
 	return nil
 }
 
 // parseRecent reads `recent <n>`.
-func parseRecent(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
+func parseRecent(d *caddyfile.Dispenser, m *upstreamerrors.Handler, at origins) error {
 	arg, err := oneArg(d)
 	if err != nil {
 		return err
 	}
+	// 0 would mean the default; Validate checks the maximum
 	n, err := strconv.Atoi(arg)
-	if err != nil || n < 1 || n > upstreamerrors.RecentMax {
-		return d.Errf("recent: %q is not a number of failures (1 to %d)", arg, upstreamerrors.RecentMax)
+	if err != nil || n < 1 {
+		return d.Errf("recent: %q is not a positive number of failures", arg)
 	}
+	at.note(d, "recent")
 	m.Recent = n
 	return nil
 }

@@ -34,15 +34,15 @@ func TestMetricsAndRecent(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"metrics", "metrics takes per_upstream and an optional maximum"},
 		{"metrics per_host", `got ["per_host"]`},
-		{"metrics per_upstream 0", `metrics: per_upstream: "0" is not a number of upstreams (1 to 10000)`},
-		{"metrics per_upstream lots", `metrics: per_upstream: "lots" is not a number of upstreams`},
-		{"metrics per_upstream 10001", `metrics: per_upstream: "10001" is not a number of upstreams (1 to 10000)`},
+		{"metrics per_upstream 0", `metrics: per_upstream: "0" is not a positive number of upstreams`},
+		{"metrics per_upstream lots", `metrics: per_upstream: "lots" is not a positive number of upstreams`},
+		{"metrics per_upstream 10001", "metrics: per_upstream: 10001 must be between 1 and 10000"},
 		{"metrics per_upstream 5 6", "metrics takes per_upstream and an optional maximum"},
 		{"metrics per_upstream\nmetrics per_upstream", "metrics: set twice"},
 		{"recent", "recent takes exactly one value, got 0"},
-		{"recent 0", `recent: "0" is not a number of failures (1 to 10000)`},
-		{"recent -3", `recent: "-3" is not a number of failures`},
-		{"recent 20000", `recent: "20000" is not a number of failures (1 to 10000)`},
+		{"recent 0", `recent: "0" is not a positive number of failures`},
+		{"recent -3", `recent: "-3" is not a positive number of failures`},
+		{"recent 20000", "recent: 20000 must be between 1 and 10000"},
 		{"recent 5\nrecent 6", "recent: set twice"},
 	} {
 		err := Unmarshal(caddyfile.NewTestDispenser("upstream_errors {\n"+tc.in+"\n}"), new(upstreamerrors.Handler))

@@ -10,7 +10,7 @@ import (
 
 // parsePassJSON reads `pass_json 4xx 5xx` or `pass_json off`; Validate
 // checks the classes.
-func parsePassJSON(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
+func parsePassJSON(d *caddyfile.Dispenser, m *upstreamerrors.Handler, at origins) error {
 	args := d.RemainingArgs()
 	if len(args) == 0 {
 		return d.Err("pass_json needs status classes (4xx, 5xx) or off")
@@ -24,9 +24,7 @@ func parsePassJSON(d *caddyfile.Dispenser, m *upstreamerrors.Handler) error {
 		}
 		args = []string{}
 	}
-	if err := upstreamerrors.ValidatePassJSON(args); err != nil {
-		return d.Errf("pass_json: %v", err)
-	}
+	at.note(d, "pass_json", args...)
 	m.PassJSON = &args
 	return nil
 }

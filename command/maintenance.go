@@ -16,7 +16,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddy-upstream-errors/caddy-upstream-errors/adminapi"
-	upstreamerrors "github.com/caddy-upstream-errors/caddy-upstream-errors/module"
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/window"
 )
 
 func init() {
@@ -77,7 +77,7 @@ func runMaintenance(fl caddycmd.Flags, method string, end bool) (int, error) {
 	}
 	uri := adminapi.MaintenancePath
 	if name != "" || method != http.MethodGet {
-		if err := upstreamerrors.ValidateWindowName(name); err != nil {
+		if err := window.ValidateName(name); err != nil {
 			return caddy.ExitCodeFailedStartup, err
 		}
 		uri += "/" + name

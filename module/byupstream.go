@@ -33,23 +33,23 @@ type Metrics struct {
 // Bounds of max_upstreams.
 const (
 	DefaultMaxUpstreams = 100
-	MaxUpstreamsMax     = 10000
+	maxUpstreamsMax     = 10000
 )
 
-// OtherUpstream is the upstream label of the upstreams past the maximum.
-const OtherUpstream = "other"
+// otherUpstream is the upstream label of the upstreams past the maximum.
+const otherUpstream = "other"
 
 // upstreamPlace names the upstream reverse_proxy last picked for the
 // request: set before it dials, so a refused or reset one is named too.
 const upstreamPlace = "http.reverse_proxy.upstream.hostport"
 
-// ValidateMetrics checks the metrics options.
-func ValidateMetrics(m *Metrics) error {
-	if m.MaxUpstreams < 0 || m.MaxUpstreams > MaxUpstreamsMax {
-		return fmt.Errorf("max_upstreams: %d must be between 1 and %d", m.MaxUpstreams, MaxUpstreamsMax)
+// validateMetrics checks the metrics options.
+func validateMetrics(m *Metrics) error {
+	if m.MaxUpstreams < 0 || m.MaxUpstreams > maxUpstreamsMax {
+		return fieldErr("max_upstreams", "", fmt.Errorf("%d must be between 1 and %d", m.MaxUpstreams, maxUpstreamsMax))
 	}
 	if m.MaxUpstreams != 0 && !m.PerUpstream {
-		return fmt.Errorf("max_upstreams: %d needs per_upstream", m.MaxUpstreams)
+		return fieldErr("max_upstreams", "", fmt.Errorf("%d needs per_upstream", m.MaxUpstreams))
 	}
 	return nil
 }
@@ -69,7 +69,7 @@ func (h *Handler) perUpstream() int {
 // failedUpstream is the upstream f names: the one reverse_proxy picked
 // last, or none for the site's own errors and maintenance.
 func failedUpstream(f *failure, repl *caddy.Replacer) string {
-	if f.local || f.cause == CauseMaintenance || repl == nil {
+	if f.local || f.cause == causeMaintenance || repl == nil {
 		return ""
 	}
 	up, _ := repl.GetString(upstreamPlace)
@@ -98,13 +98,13 @@ func upstreamLabel(upstream string, limit int) string {
 	case named:
 		return upstream
 	case full:
-		return OtherUpstream
+		return otherUpstream
 	}
 	namedUpstreams.Lock()
 	defer namedUpstreams.Unlock()
 	if _, named := namedUpstreams.m[upstream]; !named {
 		if len(namedUpstreams.m) >= limit {
-			return OtherUpstream
+			return otherUpstream
 		}
 		namedUpstreams.m[strings.Clone(upstream)] = struct{}{}
 	}
@@ -157,9 +157,9 @@ func (h *Handler) initUpstreamSeries(server string) {
 	if h.perUpstream() == 0 {
 		return
 	}
-	byUpstreamCounter(byUpstreamKey{server, "", h.statusForCause(CauseDestinationUnavail), CauseDestinationUnavail})
+	byUpstreamCounter(byUpstreamKey{server, "", h.statusForCause(causeDestinationUnavail), causeDestinationUnavail})
 	if h.Maintenance != nil {
-		byUpstreamCounter(byUpstreamKey{server, "", h.statusForCause(CauseMaintenance), CauseMaintenance})
+		byUpstreamCounter(byUpstreamKey{server, "", h.statusForCause(causeMaintenance), causeMaintenance})
 	}
 }
 

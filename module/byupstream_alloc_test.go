@@ -91,7 +91,7 @@ func BenchmarkFailureCost(b *testing.B) {
 		if err := registerMetrics(nil); err != nil {
 			b.Fatal(err)
 		}
-		f := &failure{cause: CauseHTTPResponseStatus, status: 502, upstreamStatus: 500}
+		f := &failure{cause: causeHTTPResponseStatus, status: 502, upstreamStatus: 500}
 		b.ReportAllocs()
 		for b.Loop() {
 			countByUpstream("srv0", "127.0.0.1:9", DefaultMaxUpstreams, f)
@@ -102,7 +102,7 @@ func BenchmarkFailureCost(b *testing.B) {
 		h.registerRecent()
 		b.Cleanup(h.unregisterRecent)
 		r := httptest.NewRequest(http.MethodGet, "/page", nil)
-		f := &failure{cause: CauseHTTPResponseStatus, status: 502, upstreamStatus: 500, requestID: "cost-test"}
+		f := &failure{cause: causeHTTPResponseStatus, status: 502, upstreamStatus: 500, requestID: "cost-test"}
 		b.ReportAllocs()
 		for b.Loop() {
 			recordRecent(r, f, "srv0", "127.0.0.1:9")

@@ -104,8 +104,8 @@ func TestPerUpstreamSeries(t *testing.T) {
 		{"/refused", 502, upSeries{refused, "502", "connection_refused"}},
 		{"/page", 502, upSeries{page, "502", "http_response_status"}},
 		// two upstreams are named: the rest are "other"
-		{"/reset", 502, upSeries{upstreamerrors.OtherUpstream, "502", "connection_terminated"}},
-		{"/once", 502, upSeries{upstreamerrors.OtherUpstream, "502", "connection_refused"}},
+		{"/reset", 502, upSeries{"other", "502", "connection_terminated"}},
+		{"/once", 502, upSeries{"other", "502", "connection_refused"}},
 		// the only upstream is down now: none is tried
 		{"/once", 503, upSeries{"", "503", "destination_unavailable"}},
 		{"/refused", 502, upSeries{refused, "502", "connection_refused"}},
@@ -167,7 +167,7 @@ func TestPerUpstreamBound(t *testing.T) {
 	for s, v := range got {
 		total += v
 		switch {
-		case s.upstream == upstreamerrors.OtherUpstream, s.upstream == "":
+		case s.upstream == "other", s.upstream == "":
 		case !strings.Contains(strings.Join(dials, " "), s.upstream):
 			t.Errorf("series of an unknown upstream %+v", s)
 		default:

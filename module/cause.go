@@ -14,38 +14,38 @@ import (
 // log level) is in the one cause table, internal/taxonomy, and in
 // docs/reference.md's cause tables.
 const (
-	CauseDNSError              = taxonomy.DNSError
-	CauseDNSTimeout            = taxonomy.DNSTimeout
-	CauseConnectionRefused     = taxonomy.ConnectionRefused
-	CauseConnectionTimeout     = taxonomy.ConnectionTimeout
-	CauseConnectionTerminated  = taxonomy.ConnectionTerminated
-	CauseConnectionReadTimeout = taxonomy.ConnectionReadTimeout
-	CauseTLSProtocolError      = taxonomy.TLSProtocolError
-	CauseTLSCertificateError   = taxonomy.TLSCertificateError
-	CauseHTTPResponseTimeout   = taxonomy.HTTPResponseTimeout
-	CauseHTTPProtocolError     = taxonomy.HTTPProtocolError
-	CauseDestinationUnavail    = taxonomy.DestinationUnavail
-	CauseHTTPResponseStatus    = taxonomy.HTTPResponseStatus
-	CauseUpstreamError         = taxonomy.UpstreamError
-	CauseDestinationOverloaded = taxonomy.DestinationOverloaded
-	CauseProxyInternalError    = taxonomy.ProxyInternalError
-	CauseMaintenance           = taxonomy.Maintenance
-	// CauseHTTPResponseIncomplete is logged, never answered: the
+	causeDNSError              = taxonomy.DNSError
+	causeDNSTimeout            = taxonomy.DNSTimeout
+	causeConnectionRefused     = taxonomy.ConnectionRefused
+	causeConnectionTimeout     = taxonomy.ConnectionTimeout
+	causeConnectionTerminated  = taxonomy.ConnectionTerminated
+	causeConnectionReadTimeout = taxonomy.ConnectionReadTimeout
+	causeTLSProtocolError      = taxonomy.TLSProtocolError
+	causeTLSCertificateError   = taxonomy.TLSCertificateError
+	causeHTTPResponseTimeout   = taxonomy.HTTPResponseTimeout
+	causeHTTPProtocolError     = taxonomy.HTTPProtocolError
+	causeDestinationUnavail    = taxonomy.DestinationUnavail
+	causeHTTPResponseStatus    = taxonomy.HTTPResponseStatus
+	causeUpstreamError         = taxonomy.UpstreamError
+	causeDestinationOverloaded = taxonomy.DestinationOverloaded
+	causeProxyInternalError    = taxonomy.ProxyInternalError
+	causeMaintenance           = taxonomy.Maintenance
+	// causeHTTPResponseIncomplete is logged, never answered: the
 	// upstream's body broke off after its headers were on the wire.
-	CauseHTTPResponseIncomplete = taxonomy.HTTPResponseIncomplete
+	causeHTTPResponseIncomplete = taxonomy.HTTPResponseIncomplete
 
 	// Causes of requests that ended by the client's doing: logged as
 	// "client error" and counted in caddy_http_upstream_errors_client_total,
 	// never as upstream errors.
-	CauseClientCanceled       = taxonomy.ClientCanceled
-	CauseClientDisconnected   = taxonomy.ClientDisconnected
-	CauseClientBodyIncomplete = taxonomy.ClientBodyIncomplete
+	causeClientCanceled       = taxonomy.ClientCanceled
+	causeClientDisconnected   = taxonomy.ClientDisconnected
+	causeClientBodyIncomplete = taxonomy.ClientBodyIncomplete
 
 	// Causes of the errors of the site's own handlers, answered in an
 	// error route (`handle_errors { upstream_errors }`).
-	CauseHTTPRequestDenied     = taxonomy.HTTPRequestDenied
-	CauseHTTPRequestError      = taxonomy.HTTPRequestError
-	CauseProxyInternalResponse = taxonomy.ProxyInternalResponse
+	causeHTTPRequestDenied     = taxonomy.HTTPRequestDenied
+	causeHTTPRequestError      = taxonomy.HTTPRequestError
+	causeProxyInternalResponse = taxonomy.ProxyInternalResponse
 )
 
 // causeInfo is what the module knows about a cause.
@@ -80,8 +80,8 @@ func isClientCause(cause string) bool {
 	return ok
 }
 
-// CauseCodes returns the cause codes a response can be normalized for,
+// causeCodes returns the cause codes a response can be normalized for,
 // sorted.
-func CauseCodes() []string {
+func causeCodes() []string {
 	return slices.Sorted(maps.Keys(causes))
 }

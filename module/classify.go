@@ -82,18 +82,18 @@ func classifyText(err error) (cause string, ok bool, msg string) {
 
 	// the most common failure first, before the walks of the checks below
 	if refusedDial(err) && !tlsText(msg) {
-		return CauseConnectionRefused, true, msg
+		return causeConnectionRefused, true, msg
 	}
 
 	if errors.Is(err, context.Canceled) {
-		return CauseClientCanceled, true, msg
+		return causeClientCanceled, true, msg
 	}
 
 	if dnsErr, ok := errors.AsType[*net.DNSError](err); ok {
 		if dnsErr.IsTimeout {
-			return CauseDNSTimeout, true, msg
+			return causeDNSTimeout, true, msg
 		}
-		return CauseDNSError, true, msg
+		return causeDNSError, true, msg
 	}
 
 	opErr, isOpErr := errors.AsType[*net.OpError](err)
@@ -109,34 +109,34 @@ func classifyText(err error) (cause string, ok bool, msg string) {
 	// as a timeout: it is overload. On TCP the kernel drops the SYN
 	// instead, and the dial times out.
 	if isOpErr && opErr.Op == "dial" && strings.HasPrefix(opErr.Net, "unix") && errors.Is(err, syscall.EAGAIN) {
-		return CauseDestinationOverloaded, true, msg
+		return causeDestinationOverloaded, true, msg
 	}
 
 	if netErr, ok := errors.AsType[net.Error](err); ok && netErr.Timeout() || errors.Is(err, context.DeadlineExceeded) {
 		switch {
 		case isOpErr && opErr.Op == "dial":
-			return CauseConnectionTimeout, true, msg
+			return causeConnectionTimeout, true, msg
 		case isOpErr && opErr.Op == "read":
-			return CauseConnectionReadTimeout, true, msg
+			return causeConnectionReadTimeout, true, msg
 		default:
-			return CauseHTTPResponseTimeout, true, msg
+			return causeHTTPResponseTimeout, true, msg
 		}
 	}
 
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return CauseConnectionRefused, true, msg
+		return causeConnectionRefused, true, msg
 	case isOpErr && opErr.Op == "dial":
 		// unreachable host, no route, address in use: the connection
 		// could not be made, which is what a refusal tells the client too
-		return CauseConnectionRefused, true, msg
+		return causeConnectionRefused, true, msg
 	case errors.Is(err, syscall.ECONNRESET),
 		errors.Is(err, syscall.EPIPE),
 		errors.Is(err, syscall.ECONNABORTED),
 		errors.Is(err, io.EOF),
 		errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, net.ErrClosed):
-		return CauseConnectionTerminated, true, msg
+		return causeConnectionTerminated, true, msg
 	}
 
 	switch {
@@ -145,7 +145,7 @@ func classifyText(err error) (cause string, ok bool, msg string) {
 		strings.Contains(msg, msgOutgoingMethod),
 		strings.Contains(msg, msgOutgoingH2Header),
 		strings.Contains(msg, msgOutgoingH2Trailer):
-		return CauseProxyInternalError, true, msg
+		return causeProxyInternalError, true, msg
 	case isProtocolError(err),
 		strings.Contains(msg, msgMalformed),
 		strings.Contains(msg, msgHeaderTooBig),
@@ -153,18 +153,18 @@ func classifyText(err error) (cause string, ok bool, msg string) {
 		strings.Contains(msg, msgTransferEncoding),
 		strings.Contains(msg, msgH2InvalidHeader),
 		strings.Contains(msg, msgH2Malformed):
-		return CauseHTTPProtocolError, true, msg
+		return causeHTTPProtocolError, true, msg
 	case strings.Contains(msg, msgNoUpstreams):
-		return CauseDestinationUnavail, true, msg
+		return causeDestinationUnavail, true, msg
 	case strings.Contains(msg, msgRetryMatch):
-		return CauseHTTPResponseStatus, true, msg
+		return causeHTTPResponseStatus, true, msg
 	case strings.Contains(msg, msgConnReset), strings.Contains(msg, msgBrokenPipe):
-		return CauseConnectionTerminated, true, msg
+		return causeConnectionTerminated, true, msg
 	}
 	if isOpErr {
-		return CauseConnectionTerminated, true, msg
+		return causeConnectionTerminated, true, msg
 	}
-	return CauseUpstreamError, false, msg
+	return causeUpstreamError, false, msg
 }
 
 // refusedDial reports whether err is exactly what a dial to a port
@@ -185,25 +185,25 @@ func refusedDial(err error) bool {
 // classifyTLS recognizes handshake and certificate failures.
 func classifyTLS(err error, msg string) (string, bool) {
 	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
-		return CauseTLSCertificateError, true
+		return causeTLSCertificateError, true
 	}
 	if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
-		return CauseTLSCertificateError, true
+		return causeTLSCertificateError, true
 	}
 	if _, ok := errors.AsType[x509.HostnameError](err); ok {
-		return CauseTLSCertificateError, true
+		return causeTLSCertificateError, true
 	}
 	if _, ok := errors.AsType[x509.CertificateInvalidError](err); ok {
-		return CauseTLSCertificateError, true
+		return causeTLSCertificateError, true
 	}
 	if _, ok := errors.AsType[tls.RecordHeaderError](err); ok {
-		return CauseTLSProtocolError, true
+		return causeTLSProtocolError, true
 	}
 	if _, ok := errors.AsType[tls.AlertError](err); ok {
-		return CauseTLSProtocolError, true
+		return causeTLSProtocolError, true
 	}
 	if tlsText(msg) {
-		return CauseTLSProtocolError, true
+		return causeTLSProtocolError, true
 	}
 	return "", false
 }

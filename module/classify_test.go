@@ -30,40 +30,40 @@ func TestClassify(t *testing.T) {
 		cause string
 		ok    bool
 	}{
-		{reverseproxy.NewDialError(dial(&os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED})), CauseConnectionRefused, true},
-		{reverseproxy.NewDialError(dial(timeoutError{})), CauseConnectionTimeout, true},
-		{caddyhttp.Error(502, reverseproxy.NewDialError(dial(timeoutError{}))), CauseConnectionTimeout, true},
-		{reverseproxy.NewDialError(dial(&net.DNSError{Err: "no such host", Name: "legacy", IsNotFound: true})), CauseDNSError, true},
-		{reverseproxy.NewDialError(dial(&net.DNSError{Err: "timeout", Name: "legacy", IsTimeout: true})), CauseDNSTimeout, true},
-		{reverseproxy.NewDialError(dial(syscall.EHOSTUNREACH)), CauseConnectionRefused, true},
-		{read(timeoutError{}), CauseConnectionReadTimeout, true},
-		{timeoutError{}, CauseHTTPResponseTimeout, true},
-		{context.DeadlineExceeded, CauseHTTPResponseTimeout, true},
-		{read(syscall.ECONNRESET), CauseConnectionTerminated, true},
-		{io.EOF, CauseConnectionTerminated, true},
-		{fmt.Errorf("net/http: HTTP/1.x transport connection broken: %w", io.ErrUnexpectedEOF), CauseConnectionTerminated, true},
-		{errors.New(`net/http: HTTP/1.x transport connection broken: malformed HTTP response "SSH-2.0"`), CauseHTTPProtocolError, true},
-		{errors.New("net/http: server response headers exceeded 1048576 bytes; aborted"), CauseHTTPProtocolError, true},
-		{tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}, CauseTLSProtocolError, true},
-		{&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}, CauseTLSCertificateError, true},
-		{tls.AlertError(40), CauseTLSProtocolError, true},
-		{caddyhttp.Error(503, errors.New("no upstreams available")), CauseDestinationUnavail, true},
-		{caddyhttp.Error(500, errors.New("upstream response matched retry_match (status 500)")), CauseHTTPResponseStatus, true},
-		{context.Canceled, CauseClientCanceled, true},
-		{errors.New("making dial info: bad placeholder"), CauseUpstreamError, false},
-		{reverseproxy.NewDialError(&net.OpError{Op: "dial", Net: "unix", Err: &os.SyscallError{Syscall: "connect", Err: syscall.EAGAIN}}), CauseDestinationOverloaded, true},
-		{caddyhttp.Error(502, reverseproxy.NewDialError(&net.OpError{Op: "dial", Net: "unix", Err: &os.SyscallError{Syscall: "connect", Err: syscall.EAGAIN}})), CauseDestinationOverloaded, true},
-		{reverseproxy.NewDialError(&net.OpError{Op: "dial", Net: "unix", Err: timeoutError{}}), CauseConnectionTimeout, true},
-		{caddyhttp.Error(502, errors.New(`net/http: invalid header field value for "X-In"`)), CauseProxyInternalError, true},
-		{errors.New(`net/http: invalid header field name "X In"`), CauseProxyInternalError, true},
-		{errors.New(`net/http: invalid trailer field value for "X-T"`), CauseProxyInternalError, true},
-		{errors.New(`net/http: invalid method "G T"`), CauseProxyInternalError, true},
-		{errors.New(`invalid HTTP header field value for "X-In"`), CauseProxyInternalError, true},
-		{errors.New(`stream error: stream ID 1; PROTOCOL_ERROR; invalid header field value for "x"`), CauseHTTPProtocolError, true},
-		{errors.New(`malformed response from server: missing status pseudo header`), CauseHTTPProtocolError, true},
-		{errors.New(`net/http: HTTP/1.x transport connection broken: unsupported transfer encoding: "gzip"`), CauseHTTPProtocolError, true},
-		{errors.New(`net/http: HTTP/1.x transport connection broken: too many transfer encodings: ["chunked" "chunked"]`), CauseHTTPProtocolError, true},
-		{errors.New(`net/http: HTTP/1.x transport connection broken: bad Content-Length "x"`), CauseHTTPProtocolError, true},
+		{reverseproxy.NewDialError(dial(&os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED})), causeConnectionRefused, true},
+		{reverseproxy.NewDialError(dial(timeoutError{})), causeConnectionTimeout, true},
+		{caddyhttp.Error(502, reverseproxy.NewDialError(dial(timeoutError{}))), causeConnectionTimeout, true},
+		{reverseproxy.NewDialError(dial(&net.DNSError{Err: "no such host", Name: "legacy", IsNotFound: true})), causeDNSError, true},
+		{reverseproxy.NewDialError(dial(&net.DNSError{Err: "timeout", Name: "legacy", IsTimeout: true})), causeDNSTimeout, true},
+		{reverseproxy.NewDialError(dial(syscall.EHOSTUNREACH)), causeConnectionRefused, true},
+		{read(timeoutError{}), causeConnectionReadTimeout, true},
+		{timeoutError{}, causeHTTPResponseTimeout, true},
+		{context.DeadlineExceeded, causeHTTPResponseTimeout, true},
+		{read(syscall.ECONNRESET), causeConnectionTerminated, true},
+		{io.EOF, causeConnectionTerminated, true},
+		{fmt.Errorf("net/http: HTTP/1.x transport connection broken: %w", io.ErrUnexpectedEOF), causeConnectionTerminated, true},
+		{errors.New(`net/http: HTTP/1.x transport connection broken: malformed HTTP response "SSH-2.0"`), causeHTTPProtocolError, true},
+		{errors.New("net/http: server response headers exceeded 1048576 bytes; aborted"), causeHTTPProtocolError, true},
+		{tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}, causeTLSProtocolError, true},
+		{&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}, causeTLSCertificateError, true},
+		{tls.AlertError(40), causeTLSProtocolError, true},
+		{caddyhttp.Error(503, errors.New("no upstreams available")), causeDestinationUnavail, true},
+		{caddyhttp.Error(500, errors.New("upstream response matched retry_match (status 500)")), causeHTTPResponseStatus, true},
+		{context.Canceled, causeClientCanceled, true},
+		{errors.New("making dial info: bad placeholder"), causeUpstreamError, false},
+		{reverseproxy.NewDialError(&net.OpError{Op: "dial", Net: "unix", Err: &os.SyscallError{Syscall: "connect", Err: syscall.EAGAIN}}), causeDestinationOverloaded, true},
+		{caddyhttp.Error(502, reverseproxy.NewDialError(&net.OpError{Op: "dial", Net: "unix", Err: &os.SyscallError{Syscall: "connect", Err: syscall.EAGAIN}})), causeDestinationOverloaded, true},
+		{reverseproxy.NewDialError(&net.OpError{Op: "dial", Net: "unix", Err: timeoutError{}}), causeConnectionTimeout, true},
+		{caddyhttp.Error(502, errors.New(`net/http: invalid header field value for "X-In"`)), causeProxyInternalError, true},
+		{errors.New(`net/http: invalid header field name "X In"`), causeProxyInternalError, true},
+		{errors.New(`net/http: invalid trailer field value for "X-T"`), causeProxyInternalError, true},
+		{errors.New(`net/http: invalid method "G T"`), causeProxyInternalError, true},
+		{errors.New(`invalid HTTP header field value for "X-In"`), causeProxyInternalError, true},
+		{errors.New(`stream error: stream ID 1; PROTOCOL_ERROR; invalid header field value for "x"`), causeHTTPProtocolError, true},
+		{errors.New(`malformed response from server: missing status pseudo header`), causeHTTPProtocolError, true},
+		{errors.New(`net/http: HTTP/1.x transport connection broken: unsupported transfer encoding: "gzip"`), causeHTTPProtocolError, true},
+		{errors.New(`net/http: HTTP/1.x transport connection broken: too many transfer encodings: ["chunked" "chunked"]`), causeHTTPProtocolError, true},
+		{errors.New(`net/http: HTTP/1.x transport connection broken: bad Content-Length "x"`), causeHTTPProtocolError, true},
 	} {
 		t.Run(tc.cause, func(t *testing.T) {
 			cause, ok := classify(tc.err)
@@ -75,7 +75,7 @@ func TestClassify(t *testing.T) {
 }
 
 func TestEveryCauseHasADetail(t *testing.T) {
-	for _, c := range CauseCodes() {
+	for _, c := range causeCodes() {
 		info := causes[c]
 		if info.Detail == "" || !isServerError(info.Status) {
 			t.Errorf("%s: %+v", c, info)

@@ -40,23 +40,10 @@ func (h *Handler) passJSONClasses() classSet {
 	return set
 }
 
-// validatePassJSON checks the pass_json classes.
-func (h *Handler) validatePassJSON() error {
-	if h.PassJSON == nil {
-		return nil
-	}
-	if err := ValidatePassJSON(*h.PassJSON); err != nil {
-		return fmt.Errorf("pass_json: %v", err)
-	}
-	return nil
-}
-
-// ValidatePassJSON checks the status classes of pass_json.
-func ValidatePassJSON(classes []string) error {
-	for _, c := range classes {
-		if c != Group4xx && c != Group5xx {
-			return fmt.Errorf("%q is not a status class; want %s or %s (or off for none)", c, Group4xx, Group5xx)
-		}
+// validatePassJSONClass checks one status class of pass_json.
+func validatePassJSONClass(c string) error {
+	if c != Group4xx && c != Group5xx {
+		return fmt.Errorf("%q is not a status class; want %s or %s (or off for none)", c, Group4xx, Group5xx)
 	}
 	return nil
 }

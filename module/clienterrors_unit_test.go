@@ -106,24 +106,24 @@ func TestLocalFailure(t *testing.T) {
 		status int
 		cause  string
 	}{
-		{caddyhttp.Error(401, nil), 401, CauseHTTPRequestDenied},
-		{caddyhttp.Error(403, errors.New("no")), 403, CauseHTTPRequestDenied},
-		{caddyhttp.Error(429, nil), 429, CauseHTTPRequestDenied},
-		{caddyhttp.Error(404, nil), 404, CauseHTTPRequestError},
-		{caddyhttp.Error(400, nil), 400, CauseHTTPRequestError},
-		{caddyhttp.Error(500, nil), 500, CauseProxyInternalError},
-		{caddyhttp.Error(503, nil), 503, CauseProxyInternalResponse},
-		{caddyhttp.Error(501, nil), 501, CauseProxyInternalResponse},
+		{caddyhttp.Error(401, nil), 401, causeHTTPRequestDenied},
+		{caddyhttp.Error(403, errors.New("no")), 403, causeHTTPRequestDenied},
+		{caddyhttp.Error(429, nil), 429, causeHTTPRequestDenied},
+		{caddyhttp.Error(404, nil), 404, causeHTTPRequestError},
+		{caddyhttp.Error(400, nil), 400, causeHTTPRequestError},
+		{caddyhttp.Error(500, nil), 500, causeProxyInternalError},
+		{caddyhttp.Error(503, nil), 503, causeProxyInternalResponse},
+		{caddyhttp.Error(501, nil), 501, causeProxyInternalResponse},
 		// no status a problem can carry: answered 500, as Caddy does
-		{caddyhttp.Error(302, nil), 500, CauseProxyInternalError},
-		{errors.New("plain"), 500, CauseProxyInternalError},
+		{caddyhttp.Error(302, nil), 500, causeProxyInternalError},
+		{errors.New("plain"), 500, causeProxyInternalError},
 	} {
 		t.Run(fmt.Sprint(tc.status, " ", tc.cause), func(t *testing.T) {
 			f := localFailure(tc.err)
 			if f.status != tc.status || f.cause != tc.cause || !f.local || f.upstreamStatus != 0 {
 				t.Errorf("%v: %+v, want %d %s", tc.err, f, tc.status, tc.cause)
 			}
-			if d := detailFor(f); d == "" || d == causes[CauseHTTPResponseStatus].Detail {
+			if d := detailFor(f); d == "" || d == causes[causeHTTPResponseStatus].Detail {
 				t.Errorf("%v: detail %q", tc.err, d)
 			}
 		})

@@ -4,5 +4,5 @@ import "net/http"
 
 // clientBodyFailure is the answer to a request body the client cut short.
 func clientBodyFailure(err error) failure {
-	return failure{cause: CauseClientBodyIncomplete, status: http.StatusBadRequest, err: err}
+	return failure{cause: causeClientBodyIncomplete, status: http.StatusBadRequest, err: err}
 }

@@ -17,7 +17,7 @@ func (h *Handler) serveError(w http.ResponseWriter, r *http.Request, handled err
 	defer rw.release()
 	if fromProxy(handled) {
 		if f, ok := h.proxyFailure(handled); ok {
-			if f.cause == CauseClientCanceled {
+			if f.cause == causeClientCanceled {
 				h.report(r, f)
 				return nil
 			}
@@ -51,11 +51,11 @@ func localFailure(err error) failure {
 func localCause(status int) string {
 	switch {
 	case status == http.StatusUnauthorized, status == http.StatusForbidden, status == http.StatusTooManyRequests:
-		return CauseHTTPRequestDenied
+		return causeHTTPRequestDenied
 	case isClientError(status):
-		return CauseHTTPRequestError
+		return causeHTTPRequestError
 	case status == http.StatusInternalServerError:
-		return CauseProxyInternalError
+		return causeProxyInternalError
 	}
-	return CauseProxyInternalResponse
+	return causeProxyInternalResponse
 }

@@ -70,8 +70,8 @@ func FuzzRender(f *testing.F) {
 			return nil, false
 		})
 		v := bodyValues{
-			Status: 502, Title: "Bad Gateway", Detail: causes[CauseConnectionRefused].Detail,
-			Cause: CauseConnectionRefused, Class: "5xx", Type: DefaultType,
+			Status: 502, Title: "Bad Gateway", Detail: causes[causeConnectionRefused].Detail,
+			Cause: causeConnectionRefused, Class: "5xx", Type: DefaultType,
 			Instance: r.URL.EscapedPath(), RequestID: id,
 		}
 		for _, custom := range []bool{false, true} {

@@ -46,22 +46,22 @@ func TestGRPCCode(t *testing.T) {
 		want   codes.Code
 	}{
 		// gRPC's HTTP-to-status mapping
-		{CauseConnectionRefused, 502, codes.Unavailable},
-		{CauseDestinationUnavail, 503, codes.Unavailable},
-		{CauseHTTPResponseStatus, 504, codes.Unavailable},
-		{CauseHTTPResponseStatus, 500, codes.Unknown},
-		{CauseConnectionRefused, 400, codes.Internal},
-		{CauseHTTPResponseStatus, 401, codes.Unauthenticated},
-		{CauseHTTPResponseStatus, 403, codes.PermissionDenied},
-		{CauseHTTPResponseStatus, 404, codes.Unimplemented},
-		{CauseHTTPResponseStatus, 429, codes.Unavailable},
+		{causeConnectionRefused, 502, codes.Unavailable},
+		{causeDestinationUnavail, 503, codes.Unavailable},
+		{causeHTTPResponseStatus, 504, codes.Unavailable},
+		{causeHTTPResponseStatus, 500, codes.Unknown},
+		{causeConnectionRefused, 400, codes.Internal},
+		{causeHTTPResponseStatus, 401, codes.Unauthenticated},
+		{causeHTTPResponseStatus, 403, codes.PermissionDenied},
+		{causeHTTPResponseStatus, 404, codes.Unimplemented},
+		{causeHTTPResponseStatus, 429, codes.Unavailable},
 		// the request never reached an upstream: safe to retry
-		{CauseConnectionTimeout, 504, codes.Unavailable},
-		{CauseDNSTimeout, 504, codes.Unavailable},
+		{causeConnectionTimeout, 504, codes.Unavailable},
+		{causeDNSTimeout, 504, codes.Unavailable},
 		// the upstream may have acted on it, whatever status_map says
-		{CauseHTTPResponseTimeout, 504, codes.DeadlineExceeded},
-		{CauseHTTPResponseTimeout, 502, codes.DeadlineExceeded},
-		{CauseConnectionReadTimeout, 504, codes.DeadlineExceeded},
+		{causeHTTPResponseTimeout, 504, codes.DeadlineExceeded},
+		{causeHTTPResponseTimeout, 502, codes.DeadlineExceeded},
+		{causeConnectionReadTimeout, 504, codes.DeadlineExceeded},
 	} {
 		t.Run(fmt.Sprint(tc.cause, " ", tc.status), func(t *testing.T) {
 			if got := grpcCode(failure{cause: tc.cause, status: tc.status}); got != tc.want {

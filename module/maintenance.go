@@ -19,6 +19,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/window"
 )
 
 // Maintenance answers every request a handler covers with 503 while a flag
@@ -73,8 +75,8 @@ type Maintenance struct {
 // DefaultHoldMax is how many requests are held at once by default.
 const DefaultHoldMax = 1000
 
-// HoldLimit is the longest hold.
-const HoldLimit = 5 * time.Minute
+// holdLimit is the longest hold.
+const holdLimit = 5 * time.Minute
 
 // heldRequests counts the requests held in the process, for hold_max.
 var heldRequests atomic.Int64
@@ -88,53 +90,39 @@ var maintenanceCheckEvery = time.Second
 // bytes, and anything longer is not one.
 const maxWindowEnd = 256
 
-// ValidateMaintenance checks the maintenance settings.
-func ValidateMaintenance(m *Maintenance) error {
+// validateMaintenance checks the maintenance settings.
+func validateMaintenance(m *Maintenance) error {
 	if m.File == "" && m.Window == "" {
 		return errors.New("window or file: a named window or a flag file is required")
 	}
 	if m.Window != "" {
-		if err := ValidateWindowName(m.Window); err != nil {
-			return fmt.Errorf("window: %v", err)
+		if err := window.ValidateName(m.Window); err != nil {
+			return fieldErr("window", "", err)
 		}
 	}
-	if err := ValidateHold(time.Duration(m.Hold)); err != nil {
-		return fmt.Errorf("hold: %v", err)
+	if err := validateHold(time.Duration(m.Hold)); err != nil {
+		return fieldErr("hold", "", err)
 	}
-	if err := ValidateHoldMax(m.HoldMax); err != nil {
-		return fmt.Errorf("hold_max: %v", err)
+	if m.HoldMax < 0 {
+		return fieldErr("hold_max", "", fmt.Errorf("%d must not be negative", m.HoldMax))
 	}
 	for _, a := range m.Allow {
-		if err := ValidateAllow(a); err != nil {
-			return fmt.Errorf("allow: %v", err)
+		if _, err := parseAllow(a); err != nil {
+			return fieldErr("allow", a, err)
 		}
 	}
 	return nil
 }
 
-// ValidateHold checks a hold duration.
-func ValidateHold(d time.Duration) error {
+// validateHold checks a hold duration.
+func validateHold(d time.Duration) error {
 	if d < 0 {
 		return fmt.Errorf("%s must not be negative", d)
 	}
-	if d > HoldLimit {
-		return fmt.Errorf("%s is longer than the maximum, %s", d, HoldLimit)
+	if d > holdLimit {
+		return fmt.Errorf("%s is longer than the maximum, %s", d, holdLimit)
 	}
 	return nil
-}
-
-// ValidateHoldMax checks how many requests may be held at once.
-func ValidateHoldMax(n int) error {
-	if n < 0 {
-		return fmt.Errorf("%d must not be negative", n)
-	}
-	return nil
-}
-
-// ValidateAllow checks one maintenance allow entry: a CIDR range or an IP.
-func ValidateAllow(expr string) error {
-	_, err := parseAllow(expr)
-	return err
 }
 
 // parseAllow reads a range as Caddy's IP matchers do; a bare address is a
@@ -440,7 +428,7 @@ func (h *Handler) serveMaintenance(w http.ResponseWriter, r *http.Request, win *
 	if left {
 		// as the proxy records a client that left: not an upstream error
 		w.WriteHeader(statusClientClosed)
-		h.report(r, failure{cause: CauseClientCanceled, status: statusClientClosed, err: r.Context().Err()})
+		h.report(r, failure{cause: causeClientCanceled, status: statusClientClosed, err: r.Context().Err()})
 		return true
 	}
 	if win == nil {
@@ -450,8 +438,8 @@ func (h *Handler) serveMaintenance(w http.ResponseWriter, r *http.Request, win *
 	rw := newResponseWriter(h, w, repl)
 	defer rw.release()
 	h.respond(rw, r, failure{
-		cause:      CauseMaintenance,
-		status:     h.statusForCause(CauseMaintenance),
+		cause:      causeMaintenance,
+		status:     h.statusForCause(causeMaintenance),
 		retryAfter: win.retryAfter(time.Now()),
 	})
 	return true

@@ -289,7 +289,7 @@ func TestMaintenanceUnreadableFileWarns(t *testing.T) {
 	}
 }
 
-// A hold may be as long as HoldLimit and no longer; zero holds nothing.
+// A hold may be as long as holdLimit and no longer; zero holds nothing.
 func TestValidateHoldBounds(t *testing.T) {
 	for _, tc := range []struct {
 		d  time.Duration
@@ -297,12 +297,12 @@ func TestValidateHoldBounds(t *testing.T) {
 	}{
 		{0, true},
 		{time.Second, true},
-		{HoldLimit, true},
-		{HoldLimit + time.Nanosecond, false},
+		{holdLimit, true},
+		{holdLimit + time.Nanosecond, false},
 		{-time.Nanosecond, false},
 	} {
-		if err := ValidateHold(tc.d); (err == nil) != tc.ok {
-			t.Errorf("ValidateHold(%s) = %v, want ok %v", tc.d, err, tc.ok)
+		if err := validateHold(tc.d); (err == nil) != tc.ok {
+			t.Errorf("validateHold(%s) = %v, want ok %v", tc.d, err, tc.ok)
 		}
 	}
 }

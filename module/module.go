@@ -213,7 +213,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 
 	h.templates = make(map[string]*compiledTemplate, len(h.Templates))
 	for format, t := range h.Templates {
-		if t == nil || !validFormat(format) {
+		if t == nil || !validFormat(format) || t.Inline != "" && t.File != "" {
 			continue // Validate reports it
 		}
 		ct, err := compileTemplate(format, t)
@@ -244,11 +244,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			spec = []string{DefaultIntercept}
 		}
 		for _, s := range spec {
-			r, err := parseIntercept(s)
-			if err != nil {
-				return fmt.Errorf("intercept: %v", err)
+			if r, err := parseIntercept(s); err == nil { // else Validate reports it
+				h.intercept = append(h.intercept, r)
 			}
-			h.intercept = append(h.intercept, r)
 		}
 	}
 	h.warnNo5xx()
@@ -256,11 +254,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 
 	h.passJSON = h.passJSONClasses()
 
-	// round up so a sub-second value still asks for a wait; the bound
-	// keeps this from overflowing
-	if err := ValidateRetryAfter(time.Duration(h.RetryAfter)); err != nil {
-		return fmt.Errorf("retry_after: %v", err)
-	}
+	// round up so a sub-second value still asks for a wait; a value past
+	// RetryAfterMax, which could overflow here, fails Validate, which
+	// Caddy runs next
 	secs := (time.Duration(h.RetryAfter) + time.Second - 1) / time.Second
 	h.retryAfter = strconv.FormatInt(int64(secs), 10)
 
@@ -271,7 +267,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.registerRecent()
 
 	// last, so nothing after it can fail with the goroutine running
-	if h.Maintenance != nil && ValidateMaintenance(h.Maintenance) == nil {
+	if h.Maintenance != nil && validateMaintenance(h.Maintenance) == nil {
 		bypass, err := loadBypass(ctx, h.Maintenance)
 		if err != nil {
 			return fmt.Errorf("maintenance: %v", err)
@@ -300,85 +296,85 @@ func (h *Handler) Cleanup() error {
 // Caddyfile adapter runs the same checks per sub-directive, naming those.
 func (h *Handler) Validate() error {
 	for _, key := range slices.Sorted(maps.Keys(h.StatusMap)) {
-		if err := ValidateStatusMapping(key, h.StatusMap[key]); err != nil {
-			return fmt.Errorf("status_map: %v", err)
+		if err := validateStatusMapping(key, h.StatusMap[key]); err != nil {
+			return fieldErr("status_map", key, err)
 		}
 	}
 	if h.DisableIntercept && len(h.Intercept) > 0 {
-		return fmt.Errorf("disable_intercept: cannot be combined with intercept %q", h.Intercept)
+		return fieldErr("disable_intercept", "", fmt.Errorf("cannot be combined with intercept %q", h.Intercept))
 	}
 	for _, s := range h.Intercept {
-		if err := ValidateIntercept(s); err != nil {
-			return fmt.Errorf("intercept: %v", err)
+		if _, err := parseIntercept(s); err != nil {
+			return fieldErr("intercept", s, err)
 		}
 	}
-	if err := h.validatePassJSON(); err != nil {
-		return err
+	if h.PassJSON != nil {
+		for _, c := range *h.PassJSON {
+			if err := validatePassJSONClass(c); err != nil {
+				return fieldErr("pass_json", c, err)
+			}
+		}
 	}
-	if err := ValidateRetryAfter(time.Duration(h.RetryAfter)); err != nil {
-		return fmt.Errorf("retry_after: %v", err)
+	if err := validateRetryAfter(time.Duration(h.RetryAfter)); err != nil {
+		return fieldErr("retry_after", "", err)
 	}
 	if h.DiscardLimit < 0 {
-		return fmt.Errorf("discard_limit: %d must not be negative", h.DiscardLimit)
+		return fieldErr("discard_limit", "", fmt.Errorf("%d must not be negative", h.DiscardLimit))
 	}
 	for _, f := range h.KeepHeaders {
-		if err := ValidateKeepHeader(f); err != nil {
-			return fmt.Errorf("keep_headers: %v", err)
+		if err := validateKeepHeader(f); err != nil {
+			return fieldErr("keep_headers", f, err)
 		}
 	}
 	if h.RequestIDHeader != "" {
-		if err := ValidateFieldName(h.RequestIDHeader); err != nil {
-			return fmt.Errorf("request_id_header: %v", err)
+		if err := validateFieldName(h.RequestIDHeader); err != nil {
+			return fieldErr("request_id_header", "", err)
 		}
 	}
 	if h.Format != "" {
-		if err := ValidateFormat(h.Format); err != nil {
-			return fmt.Errorf("format: %v", err)
+		if err := validateFormat(h.Format); err != nil {
+			return fieldErr("format", "", err)
 		}
 	}
 	for _, format := range slices.Sorted(maps.Keys(h.Templates)) {
-		if err := ValidateTemplate(format, h.Templates[format]); err != nil {
-			return fmt.Errorf("templates: %v", err)
+		if err := validateTemplate(format, h.Templates[format]); err != nil {
+			return fieldErr("templates", format, err)
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(h.Members)) {
-		if err := ValidateMemberName(name); err != nil {
-			return fmt.Errorf("members: %v", err)
+		if err := validateMemberName(name); err != nil {
+			return fieldErr("members", name, err)
 		}
 	}
 	if h.DisableProxyStatus && h.ProxyStatusName != "" {
-		return fmt.Errorf("disable_proxy_status: cannot be combined with proxy_status_name %q", h.ProxyStatusName)
+		return fieldErr("disable_proxy_status", "", fmt.Errorf("cannot be combined with proxy_status_name %q", h.ProxyStatusName))
 	}
 	if h.ProxyStatusName != "" {
-		if err := ValidateProxyStatusName(h.ProxyStatusName); err != nil {
-			return fmt.Errorf("proxy_status_name: %v", err)
+		if err := validateProxyStatusName(h.ProxyStatusName); err != nil {
+			return fieldErr("proxy_status_name", "", err)
 		}
 	}
-	if err := ValidateType(h.Type); err != nil {
-		return fmt.Errorf("type: %v", err)
+	if err := validateType(h.Type); err != nil {
+		return fieldErr("type", "", err)
 	}
 	if h.Maintenance != nil {
-		if err := ValidateMaintenance(h.Maintenance); err != nil {
-			return fmt.Errorf("maintenance: %v", err)
+		if err := validateMaintenance(h.Maintenance); err != nil {
+			return fieldErr("maintenance", "", err)
 		}
 	}
 	if h.Metrics != nil {
-		if err := ValidateMetrics(h.Metrics); err != nil {
-			return fmt.Errorf("metrics: %v", err)
+		if err := validateMetrics(h.Metrics); err != nil {
+			return fieldErr("metrics", "", err)
 		}
 	}
-	if err := ValidateRecent(h.Recent); err != nil {
-		return fmt.Errorf("recent: %v", err)
-	}
-	return nil
+	return fieldErr("recent", "", validateRecent(h.Recent))
 }
 
-// The validators below check one value each. Validate and the Caddyfile
-// adapter share them; each error names the value, and the caller prefixes
-// the JSON field or the Caddyfile sub-directive it came from.
+// The rules below check one value each, for Validate alone; each error
+// names the value, and Validate adds the field it came from.
 
-// ValidateRetryAfter checks a retry_after duration.
-func ValidateRetryAfter(d time.Duration) error {
+// validateRetryAfter checks a retry_after duration.
+func validateRetryAfter(d time.Duration) error {
 	if d < 0 {
 		return fmt.Errorf("%s must not be negative", d)
 	}
@@ -415,9 +411,9 @@ var unkeepable = map[string]string{
 	"X-Content-Type-Options": "the module sets it on its own response",
 }
 
-// ValidateKeepHeader checks one keep_headers field.
-func ValidateKeepHeader(field string) error {
-	if err := ValidateFieldName(field); err != nil {
+// validateKeepHeader checks one keep_headers field.
+func validateKeepHeader(field string) error {
+	if err := validateFieldName(field); err != nil {
 		return err
 	}
 	if why, ok := unkeepable[http.CanonicalHeaderKey(field)]; ok {
@@ -426,40 +422,40 @@ func ValidateKeepHeader(field string) error {
 	return nil
 }
 
-// ValidateFieldName checks that s is a header field name.
-func ValidateFieldName(s string) error {
+// validateFieldName checks that s is a header field name.
+func validateFieldName(s string) error {
 	if !validFieldName(s) {
 		return fmt.Errorf("%q is not a valid header field name", s)
 	}
 	return nil
 }
 
-// ValidateFormat checks a body format name.
-func ValidateFormat(format string) error {
+// validateFormat checks a body format name.
+func validateFormat(format string) error {
 	if !validFormat(format) {
 		return fmt.Errorf("%q is not a format; want problem, json, html or text", format)
 	}
 	return nil
 }
 
-// ValidateMemberName checks the name of an extra problem member.
-func ValidateMemberName(name string) error {
+// validateMemberName checks the name of an extra problem member.
+func validateMemberName(name string) error {
 	if name == "" || slices.Contains(standardMembers, name) {
 		return fmt.Errorf("%q must be a new, non-empty name; %v are the module's own", name, standardMembers)
 	}
 	return nil
 }
 
-// ValidateProxyStatusName checks the name reported in Proxy-Status.
-func ValidateProxyStatusName(name string) error {
+// validateProxyStatusName checks the name reported in Proxy-Status.
+func validateProxyStatusName(name string) error {
 	if !validProxyStatusName(name) {
 		return fmt.Errorf("%q must be printable ASCII", name)
 	}
 	return nil
 }
 
-// ValidateType checks the problem type URI reference.
-func ValidateType(uri string) error {
+// validateType checks the problem type URI reference.
+func validateType(uri string) error {
 	if strings.ContainsAny(uri, " \t\r\n\"<>") {
 		return fmt.Errorf("%q is not a URI reference", uri)
 	}

@@ -102,8 +102,8 @@ func TestPinProxyFrames(t *testing.T) {
 func TestPinErrorStrings(t *testing.T) {
 	src := readCaddySource(t)
 	for _, m := range []struct{ msg, cause string }{
-		{msgNoUpstreams, CauseDestinationUnavail},
-		{msgRetryMatch, CauseDestinationUnavail},
+		{msgNoUpstreams, causeDestinationUnavail},
+		{msgRetryMatch, causeDestinationUnavail},
 	} {
 		if !src.hasString(func(s string) bool { return strings.HasPrefix(s, m.msg) }) {
 			t.Errorf("PIN error string: Caddy's reverse_proxy no longer returns an error reading %q (classified %s). Find its new message in reverseproxy.go and update classify.go; until then the failure is answered 502 upstream_error, its generic detail and no upstream content.", m.msg, m.cause)

@@ -24,7 +24,7 @@ func proxyStatus(name string, f failure) string {
 	if v, ok := t.errors[f.cause]; ok {
 		return v
 	}
-	return t.errors[CauseUpstreamError]
+	return t.errors[causeUpstreamError]
 }
 
 // proxyStatusValues are the serialized Proxy-Status values for one name.

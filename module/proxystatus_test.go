@@ -25,7 +25,7 @@ var rfc9209Errors = map[string]bool{
 // a replaced response, which reports the status it received.
 func TestEveryCauseHasAProxyStatusError(t *testing.T) {
 	for c, info := range causes {
-		if c == CauseHTTPResponseStatus {
+		if c == causeHTTPResponseStatus {
 			if info.ProxyError != "" {
 				t.Errorf("%s: error %q, want received-status only", c, info.ProxyError)
 			}
@@ -76,17 +76,17 @@ func TestProxyStatusParses(t *testing.T) {
 				}
 			}
 			for _, s := range []int{500, 502, 503, 504, 599} {
-				check(failure{cause: CauseHTTPResponseStatus, upstreamStatus: s}, "received-status", int64(s))
+				check(failure{cause: causeHTTPResponseStatus, upstreamStatus: s}, "received-status", int64(s))
 			}
 		})
 	}
 }
 
 func TestProxyStatusAllocations(t *testing.T) {
-	proxyStatus("caddy", failure{cause: CauseConnectionRefused})
+	proxyStatus("caddy", failure{cause: causeConnectionRefused})
 	if n := testing.AllocsPerRun(100, func() {
-		proxyStatus("caddy", failure{cause: CauseConnectionRefused})
-		proxyStatus("caddy", failure{cause: CauseHTTPResponseStatus, upstreamStatus: 500})
+		proxyStatus("caddy", failure{cause: causeConnectionRefused})
+		proxyStatus("caddy", failure{cause: causeHTTPResponseStatus, upstreamStatus: 500})
 	}); n != 0 {
 		t.Errorf("%.0f allocations per Proxy-Status value", n)
 	}
@@ -95,6 +95,6 @@ func TestProxyStatusAllocations(t *testing.T) {
 func BenchmarkProxyStatus(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		proxyStatus("caddy", failure{cause: CauseConnectionRefused})
+		proxyStatus("caddy", failure{cause: causeConnectionRefused})
 	}
 }

@@ -3,244 +3,53 @@ package upstreamerrors
 import (
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/recent"
 )
 
-// Bounds of the buffer of recent failures read by the admin API's
-// /upstream_errors/recent.
-const (
-	DefaultRecent = 100
-	RecentMax     = 10000
-)
+// DefaultRecent is how many of the last failures the process keeps for
+// the admin API's /upstream_errors/recent by default.
+const DefaultRecent = recent.Default
 
-// RecentFailure is one failure the module answered, as the admin API
-// shows it. The path has no query string: queries carry tokens.
-type RecentFailure struct {
-	Time           time.Time `json:"time"`
-	Server         string    `json:"server"`
-	Host           string    `json:"host"`
-	Method         string    `json:"method"`
-	Path           string    `json:"path"`
-	Status         int       `json:"status"`
-	Cause          string    `json:"cause"`
-	Upstream       string    `json:"upstream"`
-	UpstreamStatus int       `json:"upstream_status,omitempty"`
-	RequestID      string    `json:"request_id,omitempty"`
-	// Duration is how long the request had run when it was answered,
-	// in seconds, as Caddy's access log counts it.
-	Duration float64 `json:"duration"`
-	Error    string  `json:"error,omitempty"`
-}
+// registerRecent sizes the process's ring of recent failures for a
+// provisioned handler.
+func (h *Handler) registerRecent() { recent.Register(h, h.Recent) }
 
-// The text fields of a slot, each copied into its own fixed region of the
-// slot's array, so a write is one bounded copy that keeps no reference to
-// the request (a path can be a megabyte; a substring would keep it all).
-const (
-	rfHost = iota
-	rfMethod
-	rfPath
-	rfUpstream
-	rfRequestID
-	rfError
-	rfCount
-)
+// unregisterRecent lets the ring shrink once a reload has cleaned up h.
+func (h *Handler) unregisterRecent() { recent.Unregister(h) }
 
-// recentCaps are the bytes kept of each text field; a longer value is cut
-// and marked with an ellipsis when read.
-var recentCaps = [rfCount]int{
-	rfHost:      256,
-	rfMethod:    32,
-	rfPath:      512,
-	rfUpstream:  256,
-	rfRequestID: maxRequestIDLen,
-	rfError:     512,
-}
-
-// recentOffsets are where each field starts in a slot's array.
-var recentOffsets = func() (o [rfCount]int) {
-	for i := 1; i < rfCount; i++ {
-		o[i] = o[i-1] + recentCaps[i-1]
-	}
-	return o
-}()
-
-const recentBytes = 256 + 32 + 512 + 256 + maxRequestIDLen + 512
-
-// recentSlot is one failure in the ring: fixed size, no pointers into the
-// request. server and cause come from the config and the cause table.
-type recentSlot struct {
-	at             time.Time
-	duration       time.Duration
-	server, cause  string
-	status         int32
-	upstreamStatus int32
-	lens           [rfCount]uint16
-	cut            [rfCount]bool
-	text           [recentBytes]byte
-}
-
-func (s *recentSlot) set(field int, v string) {
-	off, c := recentOffsets[field], recentCaps[field]
-	n := copy(s.text[off:off+c], v)
-	s.lens[field] = uint16(n)
-	s.cut[field] = n < len(v)
-}
-
-// get returns a field as safe text: invalid UTF-8 (a value cut in a
-// character included) and control or bidi characters are dropped as in the
-// plain-text body, and a cut value ends in an ellipsis.
-func (s *recentSlot) get(field int) string {
-	off := recentOffsets[field]
-	v := string(s.text[off : off+int(s.lens[field])])
-	if s.cut[field] {
-		// drop a character the cut split
-		for len(v) > 0 {
-			r, size := utf8.DecodeLastRuneInString(v)
-			if r != utf8.RuneError || size > 1 {
-				break
-			}
-			v = v[:len(v)-1]
-		}
-		v += "…"
-	}
-	return stripControl(v)
-}
-
-// recentRing is the process-wide buffer of the last failures answered,
-// shared by every handler and kept across config reloads. Its size is the
-// largest that the loaded handlers configure.
-var recentRing = struct {
-	sync.Mutex
-	slots []recentSlot
-	next  uint64 // total writes; the newest is at (next-1) % len(slots)
-	sizes map[*Handler]int
-}{sizes: make(map[*Handler]int)}
-
-// registerRecent sizes the ring for a provisioned handler.
-func (h *Handler) registerRecent() {
-	n := h.Recent
-	if n <= 0 || n > RecentMax {
-		// 0 is the default; Validate, which runs next, refuses the rest
-		n = DefaultRecent
-	}
-	recentRing.Lock()
-	defer recentRing.Unlock()
-	recentRing.sizes[h] = n
-	resizeRecent()
-}
-
-// unregisterRecent lets the ring shrink to what the handlers still loaded
-// configure, once a reload has cleaned up the old config.
-func (h *Handler) unregisterRecent() {
-	recentRing.Lock()
-	defer recentRing.Unlock()
-	if _, ok := recentRing.sizes[h]; !ok {
-		return
-	}
-	delete(recentRing.sizes, h)
-	if len(recentRing.sizes) > 0 {
-		resizeRecent()
-	}
-}
-
-// resizeRecent gives the ring the largest configured size, keeping the
-// newest entries. The caller holds the lock.
-func resizeRecent() {
-	size := 0
-	for _, n := range recentRing.sizes {
-		size = max(size, n)
-	}
-	old := recentRing.slots
-	if size == len(old) {
-		return
-	}
-	slots := make([]recentSlot, size)
-	kept := min(uint64(len(old)), recentRing.next, uint64(size))
-	// oldest kept first, so the newest lands at kept-1
-	for i := range kept {
-		src := (recentRing.next - kept + i) % uint64(len(old))
-		slots[i] = old[src]
-	}
-	recentRing.slots = slots
-	recentRing.next = kept
-}
-
-// recordRecent writes f into the ring: one fixed-size copy under a lock
-// held for nothing else.
+// recordRecent writes f into the ring of recent failures.
 func recordRecent(r *http.Request, f *failure, server, upstream string) {
-	now := time.Now()
-	var dur time.Duration
+	e := recent.Entry{
+		At:             time.Now(),
+		Server:         server,
+		Cause:          f.cause,
+		Status:         f.status,
+		UpstreamStatus: f.upstreamStatus,
+		Host:           r.Host,
+		Method:         r.Method,
+		Upstream:       upstream,
+		RequestID:      f.requestID,
+		Error:          f.errText,
+	}
 	if start, ok := caddyhttp.GetVar(r.Context(), "start_time").(time.Time); ok {
-		dur = now.Sub(start)
+		e.Duration = e.At.Sub(start)
 	}
-	path, _ := originalURI(r)
-	errText := f.errText
-	if errText == "" && f.err != nil {
-		errText = f.err.Error()
+	e.Path, _ = originalURI(r)
+	if e.Error == "" && f.err != nil {
+		e.Error = f.err.Error()
 	}
-
-	recentRing.Lock()
-	defer recentRing.Unlock()
-	if len(recentRing.slots) == 0 {
-		return
-	}
-	s := &recentRing.slots[recentRing.next%uint64(len(recentRing.slots))]
-	recentRing.next++
-	s.at, s.duration = now, dur
-	s.server, s.cause = server, f.cause
-	s.status, s.upstreamStatus = int32(f.status), int32(f.upstreamStatus)
-	s.set(rfHost, r.Host)
-	s.set(rfMethod, r.Method)
-	s.set(rfPath, path)
-	s.set(rfUpstream, upstream)
-	s.set(rfRequestID, f.requestID)
-	s.set(rfError, errText)
+	recent.Record(&e)
 }
 
-// RecentFailures returns up to limit of the last failures answered by this
-// process, newest first; only those of cause if it is not empty. A limit
-// of 0 or less returns every one kept.
-func RecentFailures(limit int, cause string) []RecentFailure {
-	recentRing.Lock()
-	defer recentRing.Unlock()
-	n := uint64(len(recentRing.slots))
-	have := min(n, recentRing.next)
-	if limit <= 0 || uint64(limit) > have {
-		limit = int(have)
-	}
-	out := make([]RecentFailure, 0, limit)
-	for i := uint64(0); i < have && len(out) < limit; i++ {
-		s := &recentRing.slots[(recentRing.next-1-i)%n]
-		if cause != "" && s.cause != cause {
-			continue
-		}
-		out = append(out, RecentFailure{
-			Time:           s.at,
-			Server:         s.server,
-			Host:           s.get(rfHost),
-			Method:         s.get(rfMethod),
-			Path:           s.get(rfPath),
-			Status:         int(s.status),
-			Cause:          s.cause,
-			Upstream:       s.get(rfUpstream),
-			UpstreamStatus: int(s.upstreamStatus),
-			RequestID:      s.get(rfRequestID),
-			Duration:       s.duration.Seconds(),
-			Error:          s.get(rfError),
-		})
-	}
-	return out
-}
-
-// ValidateRecent checks the size of the buffer of recent failures; 0
+// validateRecent checks the size of the buffer of recent failures; 0
 // means the default.
-func ValidateRecent(n int) error {
-	if n < 0 || n > RecentMax {
-		return fmt.Errorf("%d must be between 1 and %d", n, RecentMax)
+func validateRecent(n int) error {
+	if n < 0 || n > recent.Max {
+		return fmt.Errorf("%d must be between 1 and %d", n, recent.Max)
 	}
 	return nil
 }

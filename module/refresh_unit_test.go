@@ -54,7 +54,7 @@ func TestPageRefreshOnlyFor503(t *testing.T) {
 func TestRefreshInBuiltInPage(t *testing.T) {
 	h := &Handler{bodies: new(bodyCache)}
 	for _, id := range []string{"", "req-1"} {
-		v := bodyValues{Status: 503, Title: "Service Unavailable", Detail: "d", Cause: CauseDestinationUnavail, RequestID: id, Refresh: 42}
+		v := bodyValues{Status: 503, Title: "Service Unavailable", Detail: "d", Cause: causeDestinationUnavail, RequestID: id, Refresh: 42}
 		page := string(appendHTMLBody(nil, h.bodyParts(&v), &v))
 		meta := `<meta http-equiv="refresh" content="42">`
 		if i, end := strings.Index(page, meta), strings.Index(page, "</head>"); i < 0 || i > end {

@@ -12,6 +12,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/textsafe"
 )
 
 // bodyValues are the values a body is rendered from.
@@ -227,7 +229,7 @@ func renderHTML(v bodyValues) []byte {
 }
 
 func renderText(v bodyValues) []byte {
-	v = v.escaped(stripControl)
+	v = v.escaped(textsafe.StripControl)
 	var b strings.Builder
 	b.WriteString(statusText(v.Status))
 	b.WriteByte(' ')

@@ -10,11 +10,11 @@ package upstreamerrors
 func (h *Handler) initSeries(server string) {
 	for cause := range causes {
 		switch cause {
-		case CauseMaintenance:
+		case causeMaintenance:
 			if h.Maintenance == nil {
 				continue
 			}
-		case CauseHTTPResponseStatus:
+		case causeHTTPResponseStatus:
 			// an upstream status is replaced by what it maps to: the
 			// default table keeps 502, 503 and 504 and makes the rest 502
 			for s := 500; s <= 599; s++ {

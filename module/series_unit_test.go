@@ -34,7 +34,7 @@ func TestSeriesOfACustomInterceptList(t *testing.T) {
 		for _, l := range pb.GetLabel() {
 			labels[l.GetName()] = l.GetValue()
 		}
-		if labels["server"] == server && labels["cause"] == CauseHTTPResponseStatus {
+		if labels["server"] == server && labels["cause"] == causeHTTPResponseStatus {
 			got = append(got, labels["status"])
 		}
 	}

@@ -97,7 +97,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	case err != nil:
 		return h.handleError(rw, r, err)
 	case rw.status == statusClientClosed:
-		h.report(r, failure{cause: CauseClientCanceled, status: statusClientClosed, err: r.Context().Err()})
+		h.report(r, failure{cause: causeClientCanceled, status: statusClientClosed, err: r.Context().Err()})
 	}
 	return nil
 }
@@ -134,9 +134,9 @@ func (h *Handler) handleError(rw *responseWriter, r *http.Request, err error) er
 	}
 	if rw.wroteHeader {
 		// the response is already on the wire; nothing can replace it
-		cause := CauseHTTPResponseIncomplete
+		cause := causeHTTPResponseIncomplete
 		if r.Context().Err() != nil {
-			cause = CauseClientDisconnected
+			cause = causeClientDisconnected
 		}
 		h.report(r, failure{cause: cause, status: rw.status, err: err})
 		return err
@@ -145,7 +145,7 @@ func (h *Handler) handleError(rw *responseWriter, r *http.Request, err error) er
 	if !ok {
 		return err
 	}
-	if f.cause == CauseClientCanceled {
+	if f.cause == causeClientCanceled {
 		h.report(r, f)
 		return nil
 	}
@@ -164,14 +164,14 @@ func (h *Handler) proxyFailure(err error) (f failure, ok bool) {
 		inner = herr.Err
 	}
 	cause, ok, msg := classifyText(inner)
-	if cause == CauseClientCanceled || status == statusClientClosed {
-		return failure{cause: CauseClientCanceled, status: statusClientClosed, err: err}, true
+	if cause == causeClientCanceled || status == statusClientClosed {
+		return failure{cause: causeClientCanceled, status: statusClientClosed, err: err}, true
 	}
 	if !ok && status != http.StatusBadGateway && status != http.StatusServiceUnavailable && status != http.StatusGatewayTimeout {
 		return failure{}, false
 	}
 	f = failure{cause: cause, err: inner, errText: msg}
-	if cause == CauseHTTPResponseStatus && isServerError(status) {
+	if cause == causeHTTPResponseStatus && isServerError(status) {
 		// a retry_match on the response ran out of upstreams to try
 		f.upstreamStatus = status
 		f.status = h.statusForUpstream(status)
@@ -184,9 +184,9 @@ func (h *Handler) proxyFailure(err error) (f failure, ok bool) {
 // replace answers an intercepted upstream response.
 func (h *Handler) replace(rw *responseWriter, r *http.Request, err error) {
 	up := rw.upstreamStatus
-	f := failure{cause: CauseHTTPResponseStatus, upstreamStatus: up, err: err}
+	f := failure{cause: causeHTTPResponseStatus, upstreamStatus: up, err: err}
 	if rw.invalid {
-		f.cause, f.invalid, f.err = CauseHTTPProtocolError, true, errInvalidStatus
+		f.cause, f.invalid, f.err = causeHTTPProtocolError, true, errInvalidStatus
 	}
 	switch {
 	case rw.status != up && rw.status >= 200 && rw.status <= 599:
@@ -194,7 +194,7 @@ func (h *Handler) replace(rw *responseWriter, r *http.Request, err error) {
 		// choice stands, only the upstream's head and body go
 		f.status = rw.status
 	case rw.invalid:
-		f.status = h.statusForCause(CauseHTTPProtocolError)
+		f.status = h.statusForCause(causeHTTPProtocolError)
 	case isClientError(up):
 		// a 4xx keeps its status: the client's request is what failed
 		f.status = up
@@ -219,7 +219,7 @@ func (h *Handler) recovered(rw *responseWriter, r *http.Request, v any) error {
 	}
 	if rw.intercepted {
 		if err := r.Context().Err(); err != nil {
-			h.report(r, failure{cause: CauseClientCanceled, status: statusClientClosed, err: err})
+			h.report(r, failure{cause: causeClientCanceled, status: statusClientClosed, err: err})
 			return nil
 		}
 		h.replace(rw, r, rw.drainError())
@@ -228,9 +228,9 @@ func (h *Handler) recovered(rw *responseWriter, r *http.Request, v any) error {
 	// the frames of the failed copy are still on the stack while the
 	// panic is being recovered: only an upstream body that broke counts
 	if rw.wroteHeader && stackWriter() == writerFinalize {
-		cause := CauseHTTPResponseIncomplete
+		cause := causeHTTPResponseIncomplete
 		if r.Context().Err() != nil {
-			cause = CauseClientDisconnected
+			cause = causeClientDisconnected
 		}
 		h.report(r, failure{cause: cause, status: rw.status, err: errResponseAborted})
 	}
@@ -291,7 +291,7 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 		v.Title = "Error"
 	}
 	if v.Detail == "" {
-		v.Detail = causes[CauseUpstreamError].Detail
+		v.Detail = causes[causeUpstreamError].Detail
 	}
 	setPlaceholders(repl, &v)
 
@@ -320,7 +320,7 @@ func (h *Handler) respond(rw *responseWriter, r *http.Request, f failure) {
 	set(4, "Cache-Control", "no-store")
 	set(5, "X-Content-Type-Options", "nosniff")
 	set(6, "Content-Length", strconv.Itoa(len(body)))
-	if f.cause == CauseClientBodyIncomplete {
+	if f.cause == causeClientBodyIncomplete {
 		// the rest of a broken body must not be read as the next request
 		hdr["Connection"] = connectionClose
 	}
@@ -367,7 +367,7 @@ func (h *Handler) log(r *http.Request, f failure) {
 		}
 	}
 	switch {
-	case f.cause == CauseMaintenance:
+	case f.cause == causeMaintenance:
 		msg = "maintenance"
 	case isClientError(f.status) && lvl > zapcore.InfoLevel:
 		// a flood of 404s must not drown the errors that need a look

@@ -49,7 +49,7 @@ func TestErrorAfterHeadersIsLoggedAndReturned(t *testing.T) {
 		t.Errorf("err %v, body %q", err, rec.Body)
 	}
 	entries := logs.FilterMessage("upstream error").All()
-	if len(entries) != 1 || entries[0].ContextMap()["cause"] != CauseHTTPResponseIncomplete || entries[0].ContextMap()["status"] != int64(200) {
+	if len(entries) != 1 || entries[0].ContextMap()["cause"] != causeHTTPResponseIncomplete || entries[0].ContextMap()["status"] != int64(200) {
 		t.Errorf("entries: %v", entries)
 	}
 }
@@ -63,7 +63,7 @@ func TestClientClosedErrorWritesNothing(t *testing.T) {
 		t.Errorf("err %v, body %q", err, rec.Body)
 	}
 	entries := logs.All()
-	if len(entries) != 1 || entries[0].Level != zapcore.InfoLevel || entries[0].ContextMap()["cause"] != CauseClientCanceled || entries[0].ContextMap()["class"] != "4xx" {
+	if len(entries) != 1 || entries[0].Level != zapcore.InfoLevel || entries[0].ContextMap()["cause"] != causeClientCanceled || entries[0].ContextMap()["class"] != "4xx" {
 		t.Errorf("entries: %v", entries)
 	}
 }

@@ -74,10 +74,10 @@ func isServerError(n int) bool { return n >= 500 && n <= 599 }
 // error messages name it.
 const mappedStatuses = "500-599"
 
-// ValidateStatusMapping checks one status map entry: key names a cause,
+// validateStatusMapping checks one status map entry: key names a cause,
 // a group or an upstream 5xx status, and status is a 5xx status.
-func ValidateStatusMapping(key string, status int) error {
-	if key == CauseHTTPResponseStatus {
+func validateStatusMapping(key string, status int) error {
+	if key == causeHTTPResponseStatus {
 		// a replaced response is answered by the status the upstream
 		// sent; a key for the cause would be accepted and never used
 		return fmt.Errorf("key %q cannot be mapped: a replaced upstream response is answered by its status; map that status (as in `status 500 503`) or %q", key, Group5xx)
@@ -90,24 +90,13 @@ func ValidateStatusMapping(key string, status int) error {
 		}
 		// a misspelled cause is the likely mistake: name the nearest
 		// key and every cause, as the cause table is not at hand
-		codes := slices.DeleteFunc(CauseCodes(), func(c string) bool { return c == CauseHTTPResponseStatus })
+		codes := slices.DeleteFunc(causeCodes(), func(c string) bool { return c == causeHTTPResponseStatus })
 		return errors.New(msg + suggest.Hint(key, slices.Concat(codes, []string{GroupTimeout, Group5xx}), "cause codes", codes))
 	}
 	if !isServerError(status) {
 		return fmt.Errorf("%q maps to %d, which is not %s: upstream failures are answered with a 5xx status", key, status, mappedStatuses)
 	}
 	return nil
-}
-
-// ParseMappedStatus reads a status map value written as text, as in the
-// Caddyfile's `status connection_refused 503`; ValidateStatusMapping
-// checks its range.
-func ParseMappedStatus(s string) (int, error) {
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a status code; it must be %s", s, mappedStatuses)
-	}
-	return n, nil
 }
 
 // validMapKey reports whether key names a cause, a group or an upstream
@@ -121,12 +110,6 @@ func validMapKey(key string) bool {
 	}
 	n, err := strconv.Atoi(key)
 	return err == nil && len(key) == 3 && isServerError(n)
-}
-
-// ValidateIntercept checks one intercept entry: a 5xx status, range or class.
-func ValidateIntercept(s string) error {
-	_, err := parseIntercept(s)
-	return err
 }
 
 // parseIntercept parses an intercept entry, which must lie in 4xx or 5xx.

@@ -33,8 +33,8 @@ func TestParseStatusRange(t *testing.T) {
 func TestStatusResolution(t *testing.T) {
 	h := &Handler{}
 	for cause, want := range map[string]int{
-		CauseConnectionRefused: 502, CauseConnectionTimeout: 504, CauseHTTPResponseTimeout: 504,
-		CauseDestinationUnavail: 503, CauseDNSError: 502, CauseDNSTimeout: 504, "unknown": 502,
+		causeConnectionRefused: 502, causeConnectionTimeout: 504, causeHTTPResponseTimeout: 504,
+		causeDestinationUnavail: 503, causeDNSError: 502, causeDNSTimeout: 504, "unknown": 502,
 	} {
 		t.Run(cause, func(t *testing.T) {
 			if got := h.statusForCause(cause); got != want {
@@ -49,11 +49,11 @@ func TestStatusResolution(t *testing.T) {
 			}
 		})
 	}
-	h.StatusMap = map[string]int{"timeout": 503, CauseConnectionTimeout: 502, "5xx": 500, "504": 504}
-	if got := h.statusForCause(CauseHTTPResponseTimeout); got != 503 {
+	h.StatusMap = map[string]int{"timeout": 503, causeConnectionTimeout: 502, "5xx": 500, "504": 504}
+	if got := h.statusForCause(causeHTTPResponseTimeout); got != 503 {
 		t.Errorf("timeout group: %d", got)
 	}
-	if got := h.statusForCause(CauseConnectionTimeout); got != 502 {
+	if got := h.statusForCause(causeConnectionTimeout); got != 502 {
 		t.Errorf("exact cause beats group: %d", got)
 	}
 	if got := h.statusForUpstream(503); got != 500 {
@@ -111,7 +111,7 @@ func TestValidate(t *testing.T) {
 		})
 	}
 	good := Handler{
-		StatusMap: map[string]int{"timeout": 503, "5xx": 502, "500": 503, CauseDNSError: 504},
+		StatusMap: map[string]int{"timeout": 503, "5xx": 502, "500": 503, causeDNSError: 504},
 		Intercept: []string{"500-504", "5xx"}, RetryAfter: caddy.Duration(RetryAfterMax),
 		KeepHeaders: []string{"Retry-After", "Link"},
 		// not read by Validate: adapt and validate work without the file

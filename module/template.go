@@ -12,6 +12,8 @@ import (
 	texttemplate "text/template"
 
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/textsafe"
 )
 
 // Template is a user-supplied body for one format. Caddy placeholders
@@ -77,12 +79,12 @@ func placeholder(d *templateData, key string) string {
 	return d.esc(s)
 }
 
-// ValidateTemplate checks a template's settings and compiles an inline one
+// validateTemplate checks a template's settings and compiles an inline one
 // with sample values. It reads no file: a `file` template is read and
 // checked when the handler is provisioned, so configs adapt and validate
 // on machines without the file.
-func ValidateTemplate(format string, t *Template) error {
-	if err := ValidateFormat(format); err != nil {
+func validateTemplate(format string, t *Template) error {
+	if err := validateFormat(format); err != nil {
 		return err
 	}
 	if t == nil || t.Inline == "" && t.File == "" {
@@ -103,9 +105,6 @@ func ValidateTemplate(format string, t *Template) error {
 func compileTemplate(format string, t *Template) (*compiledTemplate, error) {
 	if t.File == "" {
 		return parseTemplate(format, t.Inline)
-	}
-	if t.Inline != "" {
-		return nil, fmt.Errorf("%s: set inline or file, not both", format)
 	}
 	b, err := os.ReadFile(t.File)
 	if err != nil {
@@ -180,7 +179,7 @@ func escaperFor(format string) func(string) string {
 	case FormatProblem, FormatJSON:
 		return jsonStringContent
 	case FormatText:
-		return stripControl
+		return textsafe.StripControl
 	}
 	return func(s string) string { return s }
 }

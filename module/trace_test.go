@@ -39,10 +39,10 @@ func attrs(s sdktrace.ReadOnlySpan) map[attribute.Key]attribute.Value {
 }
 
 func TestRecordSpan(t *testing.T) {
-	detail := causes[CauseHTTPResponseTimeout].Detail
-	s := spanFor(t, "text/html", failure{cause: CauseHTTPResponseTimeout, status: 504})
+	detail := causes[causeHTTPResponseTimeout].Detail
+	s := spanFor(t, "text/html", failure{cause: causeHTTPResponseTimeout, status: 504})
 	a := attrs(s)
-	if a["error.type"].AsString() != CauseHTTPResponseTimeout || a["http.response.status_code"].AsInt64() != 504 {
+	if a["error.type"].AsString() != causeHTTPResponseTimeout || a["http.response.status_code"].AsInt64() != 504 {
 		t.Errorf("HTTP answer attributes = %v", a)
 	}
 	if _, ok := a["rpc.response.status_code"]; ok {
@@ -52,14 +52,14 @@ func TestRecordSpan(t *testing.T) {
 		t.Errorf("status = %+v, want Error %q", s.Status(), detail)
 	}
 	if ev := s.Events(); len(ev) != 1 || ev[0].Name != "exception" ||
-		!hasAttr(ev[0].Attributes, "exception.type", CauseHTTPResponseTimeout) ||
+		!hasAttr(ev[0].Attributes, "exception.type", causeHTTPResponseTimeout) ||
 		!hasAttr(ev[0].Attributes, "exception.message", detail) {
 		t.Errorf("events = %+v", ev)
 	}
 
-	s = spanFor(t, "application/grpc+proto", failure{cause: CauseHTTPResponseTimeout, status: 504})
+	s = spanFor(t, "application/grpc+proto", failure{cause: causeHTTPResponseTimeout, status: 504})
 	a = attrs(s)
-	if a["error.type"].AsString() != CauseHTTPResponseTimeout || a["http.response.status_code"].AsInt64() != 200 ||
+	if a["error.type"].AsString() != causeHTTPResponseTimeout || a["http.response.status_code"].AsInt64() != 200 ||
 		a["rpc.response.status_code"].AsString() != "DEADLINE_EXCEEDED" {
 		t.Errorf("gRPC answer attributes = %v", a)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/caddyserver/certmagic"
 
 	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/testcaddy"
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/window"
 	upstreamerrors "github.com/caddy-upstream-errors/caddy-upstream-errors/module"
 )
 
@@ -28,16 +29,16 @@ func windowStorage(t *testing.T) (*certmagic.FileStorage, testcaddy.Options) {
 }
 
 // setWindow writes a window's state as the admin API does.
-func setWindow(t *testing.T, s certmagic.Storage, name string, st upstreamerrors.WindowState) {
+func setWindow(t *testing.T, s certmagic.Storage, name string, st window.State) {
 	t.Helper()
-	if err := upstreamerrors.StoreWindow(context.Background(), s, name, st); err != nil {
+	if err := window.Store(context.Background(), s, name, st); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // windowFile is where a file_system storage keeps window name.
 func windowFile(s *certmagic.FileStorage, name string) string {
-	return s.Filename(upstreamerrors.WindowKey(name))
+	return s.Filename(window.Key(name))
 }
 
 // A named window in storage is followed without a reload, in the
@@ -46,7 +47,7 @@ func TestWindowFromStorage(t *testing.T) {
 	store, opts := windowStorage(t)
 	up, hits := countingUpstream(t)
 	end := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
-	setWindow(t, store, "shop", upstreamerrors.WindowState{On: true, Until: end})
+	setWindow(t, store, "shop", window.State{On: true, Until: end})
 	opts.Admin = true
 	c := testcaddy.StartCaddyfile(t, fmt.Sprintf("upstream_errors {\n\tmaintenance {\n\t\twindow shop\n\t}\n}\nreverse_proxy %s", up), opts)
 
@@ -60,11 +61,11 @@ func TestWindowFromStorage(t *testing.T) {
 	expectRetryAfterWithin(t, res.Header.Get("Retry-After"), lo, hi)
 	expectMaintenanceEntry(t, c, id, "GET", "/orders")
 
-	setWindow(t, store, "shop", upstreamerrors.WindowState{})
+	setWindow(t, store, "shop", window.State{})
 	eventually(t, "serving once the window is off", func() bool { s, _ := statusOf(t, c, "/"); return s == 200 })
 
 	// on with no announced end: retry_after's default
-	setWindow(t, store, "shop", upstreamerrors.WindowState{On: true})
+	setWindow(t, store, "shop", window.State{On: true})
 	eventually(t, "in maintenance once the window is on", func() bool { s, _ := statusOf(t, c, "/"); return s == 503 })
 	if s, ra := statusOf(t, c, "/"); s != 503 || ra != "10" {
 		t.Errorf("window without an end: %d Retry-After %q, want 503 and 10", s, ra)
@@ -74,7 +75,7 @@ func TestWindowFromStorage(t *testing.T) {
 	if err := os.Remove(windowFile(store, "shop")); err != nil {
 		t.Fatal(err)
 	}
-	setWindow(t, store, "blog", upstreamerrors.WindowState{On: true})
+	setWindow(t, store, "blog", window.State{On: true})
 	eventually(t, "serving once the window's key is gone", func() bool { s, _ := statusOf(t, c, "/"); return s == 200 })
 	if hits.Load() == 0 {
 		t.Error("the upstream was never reached")
@@ -101,7 +102,7 @@ func TestWindowStorageUnreadable(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	state := func(st upstreamerrors.WindowState) []byte {
+	state := func(st window.State) []byte {
 		b, err := json.Marshal(st)
 		if err != nil {
 			t.Fatal(err)
@@ -121,7 +122,7 @@ func TestWindowStorageUnreadable(t *testing.T) {
 	const info = "maintenance window read from storage again"
 
 	t.Run("last state kept", func(t *testing.T) {
-		setWindow(t, store, "shop", upstreamerrors.WindowState{On: true})
+		setWindow(t, store, "shop", window.State{On: true})
 		c := testcaddy.StartCaddyfile(t, site, opts)
 		if s, _ := statusOf(t, c, "/"); s != 503 {
 			t.Fatalf("window on: %d, want 503", s)
@@ -137,7 +138,7 @@ func TestWindowStorageUnreadable(t *testing.T) {
 		if n := logged(c, "warn", warn); n != 1 {
 			t.Errorf("%d WARN entries while storage stays unreadable, want 1", n)
 		}
-		replace(state(upstreamerrors.WindowState{}))
+		replace(state(window.State{}))
 		eventually(t, "serving once storage is readable and the window off", func() bool { s, _ := statusOf(t, c, "/"); return s == 200 })
 		if n := logged(c, "info", info); n != 1 {
 			t.Errorf("%d INFO entries on recovery, want 1", n)
@@ -166,7 +167,7 @@ func TestWindowStorageUnreadable(t *testing.T) {
 		if err := os.Remove(key); err != nil {
 			t.Fatal(err)
 		}
-		setWindow(t, store, "shop", upstreamerrors.WindowState{On: true})
+		setWindow(t, store, "shop", window.State{On: true})
 		eventually(t, "in maintenance once the window is readable", func() bool { s, _ := statusOf(t, c, "/"); return s == 503 })
 	})
 }
@@ -176,7 +177,7 @@ func TestWindowStorageUnreadable(t *testing.T) {
 func TestWindowBypass(t *testing.T) {
 	store, opts := windowStorage(t)
 	up, hits := countingUpstream(t)
-	setWindow(t, store, "shop", upstreamerrors.WindowState{On: true})
+	setWindow(t, store, "shop", window.State{On: true})
 	c := testcaddy.StartCaddyfile(t, fmt.Sprintf(`@team header X-Team-Token s3cret
 @preflight method OPTIONS
 @cookie header_regexp Cookie (^|;\s*)team=s3cret(;|$)
@@ -242,7 +243,7 @@ func holdSite(up, hold string) string {
 func TestWindowHold(t *testing.T) {
 	store, opts := windowStorage(t)
 	up, hits := countingUpstream(t)
-	setWindow(t, store, "shop", upstreamerrors.WindowState{On: true})
+	setWindow(t, store, "shop", window.State{On: true})
 	opts.Admin = true
 	c := testcaddy.StartCaddyfile(t, holdSite(up, "1m 3"), opts)
 
@@ -272,7 +273,7 @@ func TestWindowHold(t *testing.T) {
 	default:
 	}
 
-	setWindow(t, store, "shop", upstreamerrors.WindowState{})
+	setWindow(t, store, "shop", window.State{})
 	wg.Wait()
 	close(statuses)
 	for s := range statuses {
@@ -294,7 +295,7 @@ func TestWindowHold(t *testing.T) {
 func TestWindowHoldEnds(t *testing.T) {
 	store, opts := windowStorage(t)
 	up, hits := countingUpstream(t)
-	setWindow(t, store, "shop", upstreamerrors.WindowState{On: true})
+	setWindow(t, store, "shop", window.State{On: true})
 	opts.Admin = true
 
 	t.Run("window outlasts the hold", func(t *testing.T) {
@@ -354,7 +355,7 @@ func TestWindowBesideFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "off", func() bool { s, _ := statusOf(t, c, "/"); return s == 200 })
-	setWindow(t, store, "shop", upstreamerrors.WindowState{On: true})
+	setWindow(t, store, "shop", window.State{On: true})
 	eventually(t, "on by the window", func() bool { s, _ := statusOf(t, c, "/"); return s == 503 })
 }
 
@@ -386,7 +387,7 @@ func TestWindowReadOncePerProcess(t *testing.T) {
 		if n := storageReaders(); n != 2 {
 			t.Errorf("%d storage readers for two windows in three sites, want 2", n)
 		}
-		setWindow(t, store, "shop", upstreamerrors.WindowState{On: true})
+		setWindow(t, store, "shop", window.State{On: true})
 		for _, host := range []string{"a.localhost", "b.localhost"} {
 			eventually(t, host+" in maintenance", func() bool {
 				req, _ := http.NewRequest("GET", c.URL("/"), nil)

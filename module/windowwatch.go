@@ -12,6 +12,8 @@ import (
 
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
+
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/window"
 )
 
 // windowState publishes a window in progress (nil while there is none)
@@ -160,8 +162,8 @@ func (w *storedWindow) run(period time.Duration) {
 func (w *storedWindow) check() {
 	ctx, cancel := context.WithTimeout(context.Background(), storageReadTimeout)
 	defer cancel()
-	b, err := w.storage.Load(ctx, WindowKey(w.name))
-	var st WindowState
+	b, err := w.storage.Load(ctx, window.Key(w.name))
+	var st window.State
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		b, err = nil, nil
@@ -169,13 +171,13 @@ func (w *storedWindow) check() {
 		w.recovered()
 		return
 	case err == nil:
-		st, err = ParseWindowState(b)
+		st, err = window.Parse(b)
 	}
 	if err != nil {
 		if !w.failing {
 			w.failing = true
 			w.logger.Warn("maintenance window cannot be read from storage; keeping its last state",
-				zap.String("window", w.name), zap.String("key", WindowKey(w.name)),
+				zap.String("window", w.name), zap.String("key", window.Key(w.name)),
 				zap.Bool("on", w.state.Load() != nil), zap.Error(err))
 		}
 		return
@@ -194,6 +196,6 @@ func (w *storedWindow) recovered() {
 	if w.failing {
 		w.failing = false
 		w.logger.Info("maintenance window read from storage again",
-			zap.String("window", w.name), zap.String("key", WindowKey(w.name)))
+			zap.String("window", w.name), zap.String("key", window.Key(w.name)))
 	}
 }

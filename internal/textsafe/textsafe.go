@@ -1,8 +1,9 @@
-package upstreamerrors
+// Package textsafe makes untrusted text safe to show.
+package textsafe
 
 import "strings"
 
-// stripControl makes a value safe to show in a plain-text body: it drops
+// StripControl makes a value safe to show in a plain-text body: it drops
 // every character that is invisible or that changes how the rest of the
 // text is laid out, so a request path or header cannot forge lines or
 // reorder what the reader sees ("Trojan Source", CVE-2021-42574):
@@ -17,7 +18,7 @@ import "strings"
 //     move neutral characters (digits, punctuation) across the text.
 //
 // Invalid UTF-8 becomes U+FFFD.
-func stripControl(s string) string {
+func StripControl(s string) string {
 	return strings.Map(func(r rune) rune {
 		switch {
 		case r < 0x20 && r != '\t', r >= 0x7f && r <= 0x9f,

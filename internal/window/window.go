@@ -1,0 +1,132 @@
+// Package window keeps the named maintenance windows in Caddy's storage,
+// shared by the handler, the admin API and the caddy subcommand.
+package window
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/certmagic"
+)
+
+// Named maintenance windows live in the storage Caddy is configured with
+// (the `storage` global option), one key per window:
+//
+//	upstream_errors/maintenance/<window>
+//
+// holding a State as JSON. The handler and the admin API share the
+// state only through these keys, so every Caddy process using the same
+// storage follows the same windows. A window that has no key is off.
+const KeyPrefix = "upstream_errors/maintenance/"
+
+// Key returns the storage key of the window named name.
+func Key(name string) string { return KeyPrefix + name }
+
+// State is a named maintenance window's state, as stored.
+type State struct {
+	// On is true while the window is in progress.
+	On bool `json:"on"`
+
+	// Until is the announced end of the window, zero if none was given.
+	// Retry-After counts the seconds left until it; the window stays on
+	// until it is turned off.
+	Until time.Time `json:"until,omitzero"`
+
+	// Changed is when the state was last written.
+	Changed time.Time `json:"changed,omitzero"`
+}
+
+// maxName bounds a window name; it is part of a storage key and a URL.
+const maxName = 64
+
+// ValidateName checks a window name: 1 to 64 letters, digits, '.',
+// '-' or '_', starting with a letter or digit, so it is safe as a storage
+// key, a file name and a URL path segment.
+func ValidateName(name string) error {
+	if name == "" {
+		return errors.New("a window name is required")
+	}
+	if len(name) > maxName {
+		return fmt.Errorf("window name %q is longer than %d characters", name, maxName)
+	}
+	for i, c := range name {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case i > 0 && (c == '.' || c == '-' || c == '_'):
+		default:
+			return fmt.Errorf("window name %q may hold only letters, digits, '.', '-' and '_', and must start with a letter or digit", name)
+		}
+	}
+	return nil
+}
+
+// maxState bounds what is parsed of a stored state.
+const maxState = 4096
+
+// Parse decodes a stored state.
+func Parse(b []byte) (State, error) {
+	var st State
+	if len(b) > maxState {
+		return st, fmt.Errorf("stored state is longer than %d bytes", maxState)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return State{}, fmt.Errorf("stored state is not valid JSON: %v", err)
+	}
+	return st, nil
+}
+
+// Load reads the window named name from s; a window without a key
+// is off.
+func Load(ctx context.Context, s certmagic.Storage, name string) (State, error) {
+	b, err := s.Load(ctx, Key(name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return State{}, nil
+	}
+	if err != nil {
+		return State{}, err
+	}
+	return Parse(b)
+}
+
+// Store writes the window named name to s.
+func Store(ctx context.Context, s certmagic.Storage, name string, st State) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	return s.Store(ctx, Key(name), b)
+}
+
+// List reads every window stored in s, by name. Keys that are not
+// a valid window are left out.
+func List(ctx context.Context, s certmagic.Storage) (map[string]State, error) {
+	keys, err := s.List(ctx, strings.TrimSuffix(KeyPrefix, "/"), false)
+	if errors.Is(err, fs.ErrNotExist) {
+		keys, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]State, len(keys))
+	for _, k := range keys {
+		name := path.Base(k)
+		if ValidateName(name) != nil || Key(name) != k {
+			continue
+		}
+		st, err := Load(ctx, s, name)
+		if err != nil {
+			return nil, fmt.Errorf("window %q: %v", name, err)
+		}
+		out[name] = st
+	}
+	return out, nil
+}
