@@ -248,7 +248,8 @@ func (w *maintenanceWatch) check() {
 		w.warn("maintenance file cannot be checked; requests are served", err)
 		return
 	}
-	if prev := w.seen; prev != nil && w.window.Load() != nil &&
+	// an unchanged file is not read again (seen is set only with a window)
+	if prev := w.seen; prev != nil &&
 		os.SameFile(prev, fi) && prev.ModTime().Equal(fi.ModTime()) && prev.Size() == fi.Size() {
 		return
 	}
@@ -352,7 +353,7 @@ func (w *maintenanceWatch) current() *maintenanceWindow {
 
 // exempt reports whether r still reaches the next handler during a window.
 func (w *maintenanceWatch) exempt(r *http.Request) bool {
-	if len(w.allow) > 0 && w.allows(r) {
+	if w.allows(r) {
 		return true
 	}
 	if len(w.bypass) > 0 {

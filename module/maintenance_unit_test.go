@@ -165,6 +165,50 @@ func TestMaintenanceWarnsOnce(t *testing.T) {
 	}
 }
 
+// The file is read only when it is new or changed: while its identity,
+// modification time and size stay the same each check stats it and reads
+// nothing, so content rewritten in place under the old time and size is
+// not seen until the file changes again.
+func TestMaintenanceFileReadOnlyWhenChanged(t *testing.T) {
+	flag := filepath.Join(t.TempDir(), "maintenance")
+	w := &maintenanceWatch{file: flag, logger: zap.NewNop()}
+	first := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+	second := time.Date(2032, 1, 1, 0, 0, 0, 0, time.UTC)
+	mod := time.Now().Add(-time.Hour)
+	write := func(end, mod time.Time) {
+		t.Helper()
+		if err := os.WriteFile(flag, []byte(end.Format(time.RFC3339)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(flag, mod, mod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end := func() time.Time {
+		t.Helper()
+		win := w.window.Load()
+		if win == nil {
+			t.Fatal("no window with the file there")
+		}
+		return win.end
+	}
+	write(first, mod)
+	w.check()
+	if got := end(); !got.Equal(first) {
+		t.Fatalf("end %v, want %v", got, first)
+	}
+	write(second, mod) // same length, same time, same file
+	w.check()
+	if got := end(); !got.Equal(first) {
+		t.Errorf("end %v after a check of an unchanged file, want %v as first read", got, first)
+	}
+	write(second, mod.Add(time.Second))
+	w.check()
+	if got := end(); !got.Equal(second) {
+		t.Errorf("end %v after the file changed, want %v", got, second)
+	}
+}
+
 // The file is checked in the background, never by a request: with the
 // check period at an hour, a file created after provisioning goes unseen
 // by any number of requests until the next check.
@@ -330,6 +374,23 @@ func TestReadWindowEndLength(t *testing.T) {
 		}
 		if !tc.ok && err == nil {
 			t.Errorf("%d bytes: read as %v, want refused", tc.size, got)
+		}
+	}
+}
+
+// Without a hold a request in a window is answered at once: it is never
+// held, so it is never found to have left while held, even when its
+// client is already gone; the answer is the maintenance page. (The wait
+// picks among ready events at random, hence the many requests.)
+func TestMaintenanceWithoutHoldNeverWaits(t *testing.T) {
+	w := &maintenanceWatch{holdMax: DefaultHoldMax, stop: make(chan struct{})}
+	w.window.Store(&maintenanceWindow{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx)
+	for range 64 {
+		if win, left := w.wait(r, w.current()); win == nil || left {
+			t.Fatalf("wait = %v, %v without a hold, want the window at once and the client not seen leaving", win, left)
 		}
 	}
 }

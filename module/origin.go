@@ -124,23 +124,24 @@ const (
 const stackDepth = 64
 
 // stackWriter finds the nearest reverse_proxy frame that is writing, on
-// the caller's stack. It allocates nothing: runtime.FuncForPC names
-// frames from the binary's tables.
+// the caller's stack, up to this handler's own frame. It allocates
+// nothing: runtime.FuncForPC names frames from the binary's tables
+// (runtime.CallersFrames would allocate). Each pc is a return address,
+// which the compiler keeps inside the calling function; the functions
+// looked for are never inlined. A frame the runtime cannot name has a
+// nil *Func, whose Name is "".
 func stackWriter() writer {
 	var pcs [stackDepth]uintptr
 	n := runtime.Callers(3, pcs[:])
 	for _, pc := range pcs[:n] {
-		fn := runtime.FuncForPC(pc - 1)
-		if fn == nil {
-			continue
-		}
-		switch fn.Name() {
+		switch runtime.FuncForPC(pc).Name() {
 		case proxyFinalizeFunc:
 			return writerFinalize
 		case proxyRoundTrip:
 			return writerHandleResponse
 		case moduleServeFunc:
-			// this handler's own frame: nothing above it wrote
+			// this handler's own frame: a proxy further up wraps this
+			// handler, and says nothing of what its next handler wrote
 			return writerOther
 		}
 	}

@@ -39,3 +39,15 @@ func TestHandlerError(t *testing.T) {
 		t.Errorf("fromProxy allocated %v objects, want 0", n)
 	}
 }
+
+// TestStackWriterOutsideAProxy: a head written with no reverse_proxy frame
+// on the stack is neither the proxy's copy nor a handle_response page, and
+// telling so allocates nothing, as every intercepted head asks it.
+func TestStackWriterOutsideAProxy(t *testing.T) {
+	if got := stackWriter(); got != writerOther {
+		t.Errorf("stackWriter() = %v outside any proxy, want writerOther", got)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = stackWriter() }); n != 0 {
+		t.Errorf("stackWriter allocated %v objects, want 0", n)
+	}
+}

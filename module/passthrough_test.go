@@ -242,3 +242,26 @@ reverse_proxy `+up)
 		t.Errorf("X-Frame-Options = %q, want the site's own DENY", got)
 	}
 }
+
+// TestSiteViaAndVaryAreExtended checks that a replaced upstream response
+// keeps the Via and Vary values the site set before the proxy ran and
+// adds to them, never over them: the proxy's own Via element after the
+// site's, and Accept, which the answer's format depends on, after the
+// site's Vary.
+func TestSiteViaAndVaryAreExtended(t *testing.T) {
+	up := testcaddy.HTTPServer(t, legacyPages())
+	c := testcaddy.StartCaddyfile(t, `header Via "1.0 edge"
+header Vary Origin
+upstream_errors
+reverse_proxy `+up)
+	res, _, _ := request(t, c, "GET", "/status/500")
+	if res.StatusCode != http.StatusBadGateway {
+		t.Fatalf("status %d, want the upstream's 500 replaced by 502", res.StatusCode)
+	}
+	if got := res.Header.Values("Via"); !slices.Equal(got, []string{"1.0 edge", "1.1 Caddy"}) {
+		t.Errorf("Via = %q, want the site's element, then the proxy's", got)
+	}
+	if got := res.Header.Values("Vary"); !slices.Equal(got, []string{"Origin", "Accept"}) {
+		t.Errorf("Vary = %q, want the site's Origin, then Accept", got)
+	}
+}

@@ -258,6 +258,87 @@ handle /intercept/* {
 	})
 }
 
+// TestCallStackTellsWhoWrites checks the call-stack signal alone: with
+// the proxy's Via removed before this handler sees the head and no
+// distinctive upstream field in it, the function writing a head says
+// whose it is. reverse_proxy's copy of an upstream response is the
+// upstream's even when replace_status changed its status; a
+// handle_response route's own page is the site's even with the
+// upstream's status. The walk stops at this handler's own frame: here
+// upstream_errors runs inside a handle_response route of an outer
+// reverse_proxy, and templates holds the inner upstream's 500 back and
+// replays it from its own frame, so the outer proxy's handle_response
+// frame, further up, says nothing about it and the upstream's status
+// decides. A walk that went on would take the replay for the outer
+// route's own page and leak the upstream's.
+func TestCallStackTellsWhoWrites(t *testing.T) {
+	page := testcaddy.HTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		legacyError(w, false)
+	}))
+	// only fields any response has: nothing but the stack tells
+	plain := testcaddy.HTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, "<p>"+secretBody+"</p>")
+	}))
+	outer := testcaddy.HTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	const typ = "https://site.test/errors/"
+	c := testcaddy.StartCaddyfile(t, `upstream_errors {
+	type `+typ+`
+}
+handle /replaced/* {
+	header -Via
+	reverse_proxy `+plain+` {
+		@e status 500
+		replace_status @e 503
+	}
+}
+handle /own-page/* {
+	header -Via
+	reverse_proxy `+plain+` {
+		@e status 500
+		handle_response @e {
+			respond "<p>our own page</p>" 500
+		}
+	}
+}
+handle /nested/* {
+	reverse_proxy `+outer+` {
+		@ok status 2xx
+		handle_response @ok {
+			route {
+				upstream_errors {
+					type `+typ+`
+				}
+				header -Via
+				templates
+				reverse_proxy `+page+`
+			}
+		}
+	}
+}`)
+	t.Run("proxy copy with its status replaced", func(t *testing.T) {
+		res, body, id := requestWith(t, c, "GET", "/replaced/x", nil)
+		if bytes.Contains(body, []byte("SECRET")) {
+			t.Errorf("the upstream's page leaked: %q", body)
+		}
+		expectNormalizedBy(t, c, res, body, id, 503, "http_response_status", typ)
+	})
+	t.Run("handle_response page with the upstream's status", func(t *testing.T) {
+		res, body, id := requestWith(t, c, "GET", "/own-page/x", nil)
+		expectUntouched(t, c, res, body, id, 500, "<p>our own page</p>")
+	})
+	t.Run("replayed inside an outer handle_response", func(t *testing.T) {
+		res, body, id := requestWith(t, c, "GET", "/nested/x", nil)
+		if bytes.Contains(body, []byte("SECRET")) {
+			t.Errorf("the upstream's page leaked: %q", body)
+		}
+		expectNormalizedBy(t, c, res, body, id, 502, "http_response_status", typ)
+	})
+}
+
 // TestInnermostDirectiveWins checks nested directives: the one nearest
 // the upstream decides with its own config and is the only one to log
 // and count; a handler only the outer one wraps, such as a site-level

@@ -36,11 +36,16 @@ func serve(t *testing.T, h *Handler, next caddyhttp.HandlerFunc) (*httptest.Resp
 	return rec, h.ServeHTTP(rec, req, next)
 }
 
+// TestErrorAfterHeadersIsLoggedAndReturned: a failure after the head went
+// out cannot be answered, only logged, and its entry still names the
+// request's URI and the upstream, as every entry does.
 func TestErrorAfterHeadersIsLoggedAndReturned(t *testing.T) {
 	h, logs := observed(t)
 	boom := errors.New("upstream went away")
 	rec, err := serve(t, h, func(w http.ResponseWriter, r *http.Request) error {
-		r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer).Set(upstreamStatusPlace, 200)
+		repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+		repl.Set(upstreamStatusPlace, 200)
+		repl.Set("http.reverse_proxy.upstream.hostport", "127.0.0.1:9")
 		w.WriteHeader(200)
 		w.Write([]byte("partial"))
 		return proxyError(502, boom)
@@ -50,7 +55,10 @@ func TestErrorAfterHeadersIsLoggedAndReturned(t *testing.T) {
 	}
 	entries := logs.FilterMessage("upstream error").All()
 	if len(entries) != 1 || entries[0].ContextMap()["cause"] != causeHTTPResponseIncomplete || entries[0].ContextMap()["status"] != int64(200) {
-		t.Errorf("entries: %v", entries)
+		t.Fatalf("entries: %v", entries)
+	}
+	if e := entries[0].ContextMap(); e["uri"] != "/x" || e["upstream"] != "127.0.0.1:9" {
+		t.Errorf("entry uri %v, upstream %v; want /x and 127.0.0.1:9", e["uri"], e["upstream"])
 	}
 }
 
@@ -91,4 +99,37 @@ func TestOtherPanicsPropagate(t *testing.T) {
 		}
 	}()
 	serve(t, h, func(w http.ResponseWriter, r *http.Request) error { panic("bug") })
+}
+
+// TestProxyFailureOfUnknownKind specifies what an error reverse_proxy
+// returns means when its text names no known failure: it is an upstream
+// failure (upstream_error) when the proxy gave it a gateway status (502,
+// 503 or 504), and any other status leaves it to handle_errors. The log
+// gets the failure itself, not Caddy's error ID and call site around it.
+func TestProxyFailureOfUnknownKind(t *testing.T) {
+	h := provisioned(t)
+	inner := errors.New("the upstream did something odd")
+	for _, tc := range []struct {
+		status int
+		ours   bool
+	}{
+		{http.StatusBadGateway, true},
+		{http.StatusServiceUnavailable, true},
+		{http.StatusGatewayTimeout, true},
+		{http.StatusInternalServerError, false},
+		{http.StatusNotFound, false},
+	} {
+		err := caddyhttp.HandlerError{ID: "abc123", Trace: proxyTracePrefix + "statusError (reverseproxy.go:1)", StatusCode: tc.status, Err: inner}
+		f, ok := h.proxyFailure(err)
+		if ok != tc.ours {
+			t.Errorf("HTTP %d: an upstream failure = %v, want %v", tc.status, ok, tc.ours)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if f.cause != causeUpstreamError || f.errText != inner.Error() {
+			t.Errorf("HTTP %d: cause %s, logged error %q; want %s and %q", tc.status, f.cause, f.errText, causeUpstreamError, inner)
+		}
+	}
 }

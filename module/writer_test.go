@@ -97,7 +97,7 @@ func TestWriterAnnouncedLengthAboveLimit(t *testing.T) {
 }
 
 func TestStatusClass(t *testing.T) {
-	for status, want := range map[int]string{499: "4xx", 502: "5xx", 200: "2xx", 0: "unknown", 600: "unknown"} {
+	for status, want := range map[int]string{499: "4xx", 502: "5xx", 200: "2xx", 0: "unknown", 600: "unknown", 99: "unknown", 100: "1xx", 599: "5xx"} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			if got := statusClass(status); got != want {
 				t.Errorf("statusClass(%d) = %s, want %s", status, got, want)
