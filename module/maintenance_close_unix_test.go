@@ -5,7 +5,6 @@ package upstreamerrors
 import (
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -74,9 +73,7 @@ func TestMaintenanceCloseWaitsForACheckInProgress(t *testing.T) {
 // closeWaiting reports whether a goroutine the named test started waits
 // in close for the watcher goroutine.
 func closeWaiting(test string) bool {
-	buf := make([]byte, 1<<20)
-	n := runtime.Stack(buf, true)
-	for g := range strings.SplitSeq(string(buf[:n]), "\n\n") {
+	for g := range strings.SplitSeq(allStacks(), "\n\n") {
 		if strings.Contains(g, "(*maintenanceWatch).close(") && strings.Contains(g, "WaitGroup).Wait") &&
 			strings.Contains(g, test+".func") {
 			return true

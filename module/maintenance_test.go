@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -392,9 +391,7 @@ handle {
 
 // watchers counts the goroutines watching a maintenance file.
 func watchers() int {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	return bytes.Count(buf, []byte("(*maintenanceWatch).run("))
+	return bytes.Count(allStacks(), []byte("(*maintenanceWatch).run("))
 }
 
 // A reload replaces the handler, and the old one stops watching: one

@@ -163,12 +163,23 @@ func watcherWaiting(w *maintenanceWatch) bool {
 
 // watcherStack returns the stack of w's watcher goroutine, if it runs.
 func watcherStack(w *maintenanceWatch) string {
-	buf := make([]byte, 1<<20)
-	n := runtime.Stack(buf, true)
-	for g := range strings.SplitSeq(string(buf[:n]), "\n\n") {
+	for g := range strings.SplitSeq(allStacks(), "\n\n") {
 		if strings.Contains(g, fmt.Sprintf("(*maintenanceWatch).run(%p", w)) {
 			return g
 		}
 	}
 	return ""
+}
+
+// allStacks returns the stacks of every goroutine: one cut short would
+// miss a goroutine when other tests leave many behind.
+func allStacks() string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return string(buf[:n])
+		}
+		buf = make([]byte, 2*len(buf))
+	}
 }

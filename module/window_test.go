@@ -361,13 +361,17 @@ func TestWindowBesideFile(t *testing.T) {
 
 // storageReaders counts the goroutines reading windows from storage.
 func storageReaders() int {
-	// all of them: a stack cut short would miss readers when other tests
-	// leave many goroutines behind
+	return bytes.Count(allStacks(), []byte("(*storedWindow).run("))
+}
+
+// allStacks returns the stacks of every goroutine: one cut short would
+// miss a goroutine when other tests leave many behind.
+func allStacks() []byte {
 	buf := make([]byte, 1<<20)
 	for {
 		n := runtime.Stack(buf, true)
 		if n < len(buf) {
-			return bytes.Count(buf[:n], []byte("(*storedWindow).run("))
+			return buf[:n]
 		}
 		buf = make([]byte, 2*len(buf))
 	}
