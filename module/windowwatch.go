@@ -144,16 +144,7 @@ func (w *storedWindow) release() {
 // run reads the window every period until stopped.
 func (w *storedWindow) run(period time.Duration) {
 	defer w.done.Done()
-	t := time.NewTicker(period)
-	defer t.Stop()
-	for {
-		select {
-		case <-w.stop:
-			return
-		case <-t.C:
-			w.check()
-		}
-	}
+	every(period, w.stop, w.check)
 }
 
 // check reads the window and publishes it. On a failed read the last state
