@@ -210,20 +210,14 @@ func newMaintenanceWatch(m *Maintenance, bypass caddyhttp.MatcherSets, storage c
 // run checks the file every period until stopped.
 func (w *maintenanceWatch) run(period time.Duration) {
 	defer w.done.Done()
-	every(period, w.stop, w.check)
-}
-
-// every calls check once every period until stop is closed. The watchers
-// call it from a run method of their own, which names them in a stack.
-func every(period time.Duration, stop <-chan struct{}, check func()) {
 	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
-		case <-stop:
+		case <-w.stop:
 			return
 		case <-t.C:
-			check()
+			w.check()
 		}
 	}
 }

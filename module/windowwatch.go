@@ -144,7 +144,16 @@ func (w *storedWindow) release() {
 // run reads the window every period until stopped.
 func (w *storedWindow) run(period time.Duration) {
 	defer w.done.Done()
-	every(period, w.stop, w.check)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case <-t.C:
+			w.check()
+		}
+	}
 }
 
 // check reads the window and publishes it. On a failed read the last state
