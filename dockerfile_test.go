@@ -229,6 +229,7 @@ func TestDockerfileBuild(t *testing.T) {
 	}
 
 	t.Run("serves", func(t *testing.T) { serveBuilt(t, dir, bin, repo) })
+	t.Run("operates", func(t *testing.T) { operateBuilt(t, dir, bin) })
 }
 
 // serveBuilt runs the built binary on the auth-gateway example, one
