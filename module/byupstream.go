@@ -67,9 +67,11 @@ func (h *Handler) perUpstream() int {
 }
 
 // failedUpstream is the upstream f names: the one reverse_proxy picked
-// last, or none for the site's own errors and maintenance.
+// last, or none for the site's own errors, maintenance and no upstream
+// available. A proxy with none to pick sets no upstream, so whatever the
+// placeholder holds then is another proxy's (forward_auth's, say).
 func failedUpstream(f *failure, repl *caddy.Replacer) string {
-	if f.local || f.cause == causeMaintenance || repl == nil {
+	if f.local || f.cause == causeMaintenance || f.cause == causeDestinationUnavail || repl == nil {
 		return ""
 	}
 	up, _ := repl.GetString(upstreamPlace)

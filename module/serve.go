@@ -412,11 +412,9 @@ func (h *Handler) log(r *http.Request, f failure) {
 	if f.requestID != "" {
 		fields = append(fields, zap.String("request_id", f.requestID))
 	}
-	// a site's own error names no upstream, whatever proxied before it
-	if repl != nil && !f.local {
-		if up, ok := repl.GetString("http.reverse_proxy.upstream.hostport"); ok && up != "" {
-			fields = append(fields, zap.String("upstream", up))
-		}
+	// the upstream the metric and the recent failures name
+	if up := failedUpstream(&f, repl); up != "" {
+		fields = append(fields, zap.String("upstream", up))
 	}
 	switch {
 	case f.errText != "":
