@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -26,6 +27,7 @@ type node struct {
 	Admin   string // host:port of the admin API
 	Site    string // base URL of the site
 	cmd     *exec.Cmd
+	env     []string
 	logPath string
 	storage string // the shared storage directory
 }
@@ -35,6 +37,20 @@ type node struct {
 // named window "shop" and the extra maintenance options given.
 func fleet(t *testing.T, n int, upstream, options string) []*node {
 	t.Helper()
+	return fleetOf(t, n, upstream, site{maintenance: options})
+}
+
+// site is what a test adds to the Caddyfile of a fleet.
+type site struct {
+	global      string   // global options
+	lines       string   // site lines before the directive: named matchers
+	maintenance string   // maintenance options besides the window
+	env         []string // NAME=value sets a variable, a bare NAME unsets it
+}
+
+// fleetOf is fleet with more of the Caddyfile given.
+func fleetOf(t *testing.T, n int, upstream string, s site) []*node {
+	t.Helper()
 	bin := testcaddy.Binary(t)
 	storage := t.TempDir()
 	nodes := make([]*node, n)
@@ -43,6 +59,7 @@ func fleet(t *testing.T, n int, upstream, options string) []*node {
 		nd := &node{
 			t: t, bin: bin, dir: dir,
 			Admin:   fmt.Sprintf("127.0.0.1:%d", testcaddy.FreePort(t)),
+			env:     s.env,
 			logPath: filepath.Join(dir, "caddy.log"),
 			storage: storage,
 		}
@@ -57,10 +74,12 @@ func fleet(t *testing.T, n int, upstream, options string) []*node {
 		output file %s
 		format json
 	}
+	%s
 }
 
 http://127.0.0.1:%d {
 	bind 127.0.0.1
+	%s
 	upstream_errors {
 		maintenance {
 			window shop
@@ -69,7 +88,7 @@ http://127.0.0.1:%d {
 	}
 	reverse_proxy %s
 }
-`, nd.Admin, storage, nd.logPath, port, options, upstream)
+`, nd.Admin, storage, nd.logPath, s.global, port, s.lines, s.maintenance, upstream)
 		if err := os.WriteFile(filepath.Join(dir, "Caddyfile"), []byte(cf), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -80,12 +99,25 @@ http://127.0.0.1:%d {
 	return nodes
 }
 
+// environ is the test's environment changed as env says.
+func environ(env []string) []string {
+	vars := os.Environ()
+	for _, e := range env {
+		name, _, _ := strings.Cut(e, "=")
+		vars = slices.DeleteFunc(vars, func(v string) bool { return strings.HasPrefix(v, name+"=") })
+		if strings.Contains(e, "=") {
+			vars = append(vars, e)
+		}
+	}
+	return vars
+}
+
 // start runs the process and waits until its admin API and site answer.
 func (nd *node) start() {
 	t := nd.t
 	t.Helper()
 	cmd := exec.Command(nd.bin, "run", "--config", filepath.Join(nd.dir, "Caddyfile"), "--adapter", "caddyfile")
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(environ(nd.env),
 		"HOME="+nd.dir, "XDG_CONFIG_HOME="+filepath.Join(nd.dir, "config"), "XDG_DATA_HOME="+filepath.Join(nd.dir, "data"))
 	out, err := os.OpenFile(filepath.Join(nd.dir, "stderr"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -130,7 +162,15 @@ func within(t *testing.T, d time.Duration, what string, cond func() bool) {
 // status requests path from the node's site.
 func (nd *node) status(path string, hdr ...string) (int, string) {
 	nd.t.Helper()
-	req, _ := http.NewRequest("GET", nd.Site+path, nil)
+	res, _ := nd.request("GET", path, hdr...)
+	return res.StatusCode, res.Header.Get("Retry-After")
+}
+
+// request sends a request to the node's site, with header fields given as
+// name, value pairs, and returns the response and its body.
+func (nd *node) request(method, path string, hdr ...string) (*http.Response, []byte) {
+	nd.t.Helper()
+	req, _ := http.NewRequest(method, nd.Site+path, nil)
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
@@ -139,8 +179,11 @@ func (nd *node) status(path string, hdr ...string) (int, string) {
 		nd.t.Fatal(err)
 	}
 	defer res.Body.Close()
-	_, _ = io.Copy(io.Discard, res.Body)
-	return res.StatusCode, res.Header.Get("Retry-After")
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		nd.t.Fatal(err)
+	}
+	return res, body
 }
 
 // admin sends a request to the node's admin API.
@@ -182,10 +225,17 @@ type windowState struct {
 	Key     string    `json:"key"`
 }
 
+// countingUpstream counts the requests it gets; it answers /fail with a
+// 500 and its stack trace, every other path with 200.
 func countingUpstream(t *testing.T) (string, *atomic.Int64) {
 	var hits atomic.Int64
 	return testcaddy.HTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
+		if r.URL.Path == "/fail" {
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, "panic: stack trace")
+			return
+		}
 		io.WriteString(w, "up")
 	})), &hits
 }
@@ -313,10 +363,43 @@ func TestFleetCommand(t *testing.T) {
 		t.Errorf("Retry-After %q, want about 1800", ra)
 	}
 
+	// --until moves the announced end: Retry-After counts down to it
+	until := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	out, err = run("on", "shop", "--until", until.Format(time.RFC3339), addr)
+	if err != nil {
+		t.Fatalf("on --until: %v\n%s", err, out)
+	}
+	within(t, 2*time.Second, "both counting down to --until", func() bool {
+		for _, nd := range nodes {
+			if _, ra := nd.status("/"); !between(ra, 3500, 3600) {
+				return false
+			}
+		}
+		return true
+	})
+
+	out, err = run("on", "shop", "--for", "5m", "--until", until.Format(time.RFC3339), addr)
+	if err == nil || !strings.Contains(out, "give --until or --for, not both") {
+		t.Errorf("on --for --until: %v\n%s\nwant a non-zero exit naming both flags", err, out)
+	}
+	for _, verb := range []string{"on", "off"} {
+		out, err = run(verb, addr)
+		if want := "a window name is required; usage: caddy upstream-errors maintenance " + verb + " <window>"; err == nil || !strings.Contains(out, want) {
+			t.Errorf("%s with no window: %v\n%s\nwant a non-zero exit naming the usage", verb, err, out)
+		}
+	}
+	if _, ra := nodes[0].status("/"); !between(ra, 3500, 3600) {
+		t.Errorf("Retry-After %q after refused commands, want the --until still", ra)
+	}
+
+	// a window no site follows is stored all the same
+	if out, err = run("on", "blog", addr); err != nil {
+		t.Fatalf("on blog: %v\n%s", err, out)
+	}
 	out, err = run("status", "shop", "--address", nodes[1].Admin)
 	var st windowState
-	if err != nil || json.Unmarshal([]byte(out), &st) != nil || !st.On || st.Window != "shop" {
-		t.Errorf("status shop: %v\n%s\nwant the window on", err, out)
+	if err != nil || json.Unmarshal([]byte(out), &st) != nil || !st.On || st.Window != "shop" || !st.Until.Equal(until) {
+		t.Errorf("status shop: %v\n%s\nwant the window on until %s", err, out, until)
 	}
 
 	out, err = run("on", "shop", "--for", "-1m", addr)
@@ -336,8 +419,9 @@ func TestFleetCommand(t *testing.T) {
 
 	out, err = run("status", addr)
 	var list []windowState
-	if err != nil || json.Unmarshal([]byte(out), &list) != nil || len(list) != 1 || list[0].On {
-		t.Errorf("status: %v\n%s\nwant one window, off", err, out)
+	if err != nil || json.Unmarshal([]byte(out), &list) != nil || len(list) != 2 ||
+		list[0].Window != "blog" || !list[0].On || list[1].Window != "shop" || list[1].On {
+		t.Errorf("status: %v\n%s\nwant blog on and shop off", err, out)
 	}
 
 	// no --address: the admin address of the Caddyfile in the current
@@ -362,24 +446,87 @@ func TestFleetCommand(t *testing.T) {
 	}
 }
 
-// A bypass path reaches the upstream on a real process during a window.
+// bypassCase is a request during a window and whether it reaches the
+// upstream: answered by it, or by the module when it fails.
+type bypassCase struct {
+	name, method, path string
+	hdr                []string
+	reach              bool
+}
+
+// checkBypass switches the window on at nd, waits until the request ready
+// gets the maintenance 503, then sends each case.
+func checkBypass(t *testing.T, nd *node, hits *atomic.Int64, ready []string, cases []bypassCase) {
+	t.Helper()
+	if code, body := nd.admin("PUT", "/upstream_errors/maintenance/shop", ""); code != 200 {
+		t.Fatalf("PUT: %d %s", code, body)
+	}
+	within(t, 2*time.Second, "in maintenance", func() bool { s, _ := nd.status("/", ready...); return s == 503 })
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := hits.Load()
+			res, body := nd.request(tc.method, tc.path, tc.hdr...)
+			reached := hits.Load() - before
+			ct := res.Header.Get("Content-Type")
+			switch {
+			case !tc.reach && (res.StatusCode != 503 || reached != 0):
+				t.Errorf("%d, upstream reached %d times; want the maintenance 503, upstream not reached", res.StatusCode, reached)
+			case tc.reach && tc.path == "/fail" && (res.StatusCode != 502 || ct != "application/problem+json" || reached != 1 || bytes.Contains(body, []byte("stack trace"))):
+				t.Errorf("%d %s, upstream reached %d times: %s\nwant the module's 502 problem for the upstream's 500", res.StatusCode, ct, reached, body)
+			case tc.reach && tc.path != "/fail" && (res.StatusCode != 200 || reached != 1):
+				t.Errorf("%d, upstream reached %d times; want the upstream's 200", res.StatusCode, reached)
+			}
+		})
+	}
+}
+
+// On real processes during a window, bypass matchers on a header, a method
+// and a path, and allow ranges, let their requests reach the upstream
+// (whose failures the module still answers), and nothing else.
 func TestFleetBypass(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real Caddy processes")
 	}
 	up, hits := countingUpstream(t)
-	nd := fleet(t, 1, up, "bypass /healthz")[0]
-	if code, body := nd.admin("PUT", "/upstream_errors/maintenance/shop", ""); code != 200 {
-		t.Fatalf("PUT: %d %s", code, body)
-	}
-	within(t, 2*time.Second, "in maintenance", func() bool { s, _ := nd.status("/"); return s == 503 })
-	before := hits.Load()
-	if s, ra := nd.status("/"); s != 503 || ra != "10" {
-		t.Errorf("during the window: %d Retry-After %q, want 503 and retry_after's 10", s, ra)
-	}
-	if s, _ := nd.status("/healthz"); s != 200 || hits.Load() != before+1 {
-		t.Errorf("health path during the window: %d, want the upstream's 200", s)
-	}
+
+	t.Run("matchers", func(t *testing.T) {
+		nd := fleetOf(t, 1, up, site{
+			lines: "@team header X-Team-Token s3cret\n\t@preflight method OPTIONS",
+			maintenance: `allow 192.0.2.0/24
+			bypass @team
+			bypass @preflight
+			bypass /healthz`,
+		})[0]
+		checkBypass(t, nd, hits, nil, []bypassCase{
+			{"team token", "GET", "/", []string{"X-Team-Token", "s3cret"}, true},
+			{"preflight", "OPTIONS", "/orders", []string{"Origin", "https://shop.example", "Access-Control-Request-Method", "DELETE"}, true},
+			{"health path", "GET", "/healthz", nil, true},
+			{"team token, failing upstream", "GET", "/fail", []string{"X-Team-Token", "s3cret"}, true},
+			{"wrong token", "GET", "/", []string{"X-Team-Token", "guess"}, false},
+			{"empty token", "GET", "/", []string{"X-Team-Token", ""}, false},
+			{"other method", "DELETE", "/orders", nil, false},
+			{"below the health path", "GET", "/healthz/x", nil, false},
+			{"spoofed X-Forwarded-For", "GET", "/", []string{"X-Forwarded-For", "192.0.2.9"}, false},
+			{"nothing", "GET", "/", nil, false},
+		})
+	})
+
+	// Caddy's client IP, through a trusted proxy, is what allow matches:
+	// a client the proxy names outside the range proves the window on
+	t.Run("allow", func(t *testing.T) {
+		outside := []string{"X-Forwarded-For", "203.0.113.5"}
+		nd := fleetOf(t, 1, up, site{
+			global:      "servers {\n\t\ttrusted_proxies static 127.0.0.1/32\n\t}",
+			maintenance: "allow 127.0.0.1/32",
+		})[0]
+		checkBypass(t, nd, hits, outside, []bypassCase{
+			{"GET", "GET", "/", nil, true},
+			{"DELETE", "DELETE", "/orders", nil, true},
+			{"OPTIONS", "OPTIONS", "/orders", nil, true},
+			{"failing upstream", "GET", "/fail", nil, true},
+			{"client outside, through the proxy", "GET", "/", outside, false},
+		})
+	})
 }
 
 // The hold on a real process: requests arriving during a window wait and
