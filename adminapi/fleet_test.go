@@ -529,6 +529,56 @@ func TestFleetBypass(t *testing.T) {
 	})
 }
 
+// teamRecipe is the team-token bypass docs/maintenance.md gives. The
+// token is read from the environment at each match, so it stays out of the
+// config; comparing it with the header alone would let an empty header
+// through while TEAM_TOKEN is unset or empty.
+const teamRecipe = "@team expression `{header.X-Team-Token} != \"\" && {header.X-Team-Token} == {env.TEAM_TOKEN}`"
+
+// The team-token recipe lets the token through on a real process, and
+// nothing when TEAM_TOKEN is unset or empty, an empty header included.
+func TestFleetBypassTokenRecipe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real Caddy processes")
+	}
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "maintenance.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(doc, []byte("\t"+teamRecipe+"\n")) {
+		t.Fatalf("docs/maintenance.md does not give the recipe tested here:\n%s", teamRecipe)
+	}
+	up, hits := countingUpstream(t)
+	closed := []bypassCase{
+		{"a token", "GET", "/", []string{"X-Team-Token", "s3cret"}, false},
+		{"an empty token", "GET", "/", []string{"X-Team-Token", ""}, false},
+		{"no token", "GET", "/", nil, false},
+	}
+	for _, tc := range []struct {
+		name  string
+		env   string
+		cases []bypassCase
+	}{
+		{"TEAM_TOKEN set", "TEAM_TOKEN=s3cret", []bypassCase{
+			{"the token", "GET", "/", []string{"X-Team-Token", "s3cret"}, true},
+			{"a wrong token", "GET", "/", []string{"X-Team-Token", "guess"}, false},
+			{"an empty token", "GET", "/", []string{"X-Team-Token", ""}, false},
+			{"no token", "GET", "/", nil, false},
+		}},
+		{"TEAM_TOKEN unset", "TEAM_TOKEN", closed},
+		{"TEAM_TOKEN empty", "TEAM_TOKEN=", closed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nd := fleetOf(t, 1, up, site{
+				lines:       teamRecipe,
+				maintenance: "bypass @team",
+				env:         []string{tc.env},
+			})[0]
+			checkBypass(t, nd, hits, nil, tc.cases)
+		})
+	}
+}
+
 // The hold on a real process: requests arriving during a window wait and
 // all reach the upstream when it ends, none before. (The bound is tested
 // in module/, where the held requests can be counted.)
