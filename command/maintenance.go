@@ -34,7 +34,8 @@ Caddy process using that storage follows it within about a second:
   caddy upstream-errors maintenance status shop
   caddy upstream-errors maintenance status
 
---until (an RFC 3339 time) or --for announce the end of the window
+--until (an RFC 3339 time; the date above is GNU's, on BSD and macOS use
+date -u -v+2H +%Y-%m-%dT%H:%M:%SZ) or --for announce the end of the window
 (Retry-After counts down to it); the window stays on until it is turned off.
 
 "on" and "off" write the window even when no site of that Caddy follows

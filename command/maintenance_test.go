@@ -6,7 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -203,5 +206,68 @@ func TestMaintenanceRequests(t *testing.T) {
 				t.Errorf("sent %+v, want %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+// Without --address the command finds the admin address in --config or
+// a Caddyfile in the current directory, else takes Caddy's default,
+// which CADDY_ADMIN sets; it needs no config.
+func TestMaintenanceAdminAddress(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the caddy binary")
+	}
+	bin := testcaddy.Binary(t)
+	withAdmin := func(addr string) string {
+		return "{\n\tadmin " + addr + "\n}\n\n:8080 {\n\trespond ok\n}\n"
+	}
+	const noAdmin = ":8080 {\n\trespond ok\n}\n"
+	for _, tc := range []struct {
+		name      string
+		caddyfile func(addr string) string // in the current directory
+		config    func(addr string) string // given with --config
+		env       bool                     // CADDY_ADMIN is the fake's address
+	}{
+		{name: "--config", config: withAdmin},
+		{name: "Caddyfile in the current directory", caddyfile: withAdmin},
+		{name: "--config over the current directory", caddyfile: func(string) string { return withAdmin("127.0.0.1:1") }, config: withAdmin},
+		{name: "no config: the default", env: true},
+		{name: "a config without admin: the default", caddyfile: func(string) string { return noAdmin }, env: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr, calls := fakeAdmin(t, `{}`)
+			dir := t.TempDir()
+			cmd := exec.Command(bin, "upstream-errors", "maintenance", "status", "shop")
+			cmd.Dir = dir
+			cmd.Env = append(environWithout("CADDY_ADMIN"), "HOME="+dir)
+			if tc.env {
+				cmd.Env = append(cmd.Env, "CADDY_ADMIN="+addr)
+			}
+			if tc.caddyfile != nil {
+				writeFile(t, filepath.Join(dir, "Caddyfile"), tc.caddyfile(addr))
+			}
+			if tc.config != nil {
+				file := filepath.Join(t.TempDir(), "Caddyfile")
+				writeFile(t, file, tc.config(addr))
+				cmd.Args = append(cmd.Args, "--config", file)
+			}
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if got := calls(); len(got) != 1 || got[0].path != "/upstream_errors/maintenance/shop" {
+				t.Errorf("the admin API at %s got %+v, want the status request", addr, got)
+			}
+		})
+	}
+}
+
+// environWithout is the test's environment without the variable name.
+func environWithout(name string) []string {
+	return slices.DeleteFunc(os.Environ(), func(v string) bool { return strings.HasPrefix(v, name+"=") })
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
