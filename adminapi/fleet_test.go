@@ -425,7 +425,7 @@ func TestFleetCommand(t *testing.T) {
 	}
 
 	// no --address: the admin address of the Caddyfile in the current
-	// directory, as caddy reload finds it
+	// directory
 	status := exec.Command(bin, "upstream-errors", "maintenance", "status", "shop")
 	status.Dir = nodes[1].dir
 	status.Env = append(os.Environ(), "HOME="+t.TempDir())
