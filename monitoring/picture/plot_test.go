@@ -85,7 +85,7 @@ func TestWrapFit(t *testing.T) {
 }
 
 // A stacked panel draws each series on the ones before it; another
-// draws each from 0.
+// draws each from 0; either on the scale of its value axis.
 func TestRenderStacking(t *testing.T) {
 	start := synthStart
 	grid := timeGrid{Start: start, Step: time.Minute, N: 3}
@@ -97,6 +97,8 @@ func TestRenderStacking(t *testing.T) {
 		data := []panelData{{Panel: p, Series: []series{
 			{Legend: "a", Values: []float64{1, 1, 1}},
 			{Legend: "b", Values: []float64{2, 2, 2}},
+			// the axis goes past the top of the stack, to 4
+			{Legend: "c", Values: []float64{0.5, 0.5, 0.5}},
 		}}}
 		var buf bytes.Buffer
 		if err := render(&buf, &dashboard{Title: "d", Panels: []panel{p}}, data, grid, nil); err != nil {
@@ -117,6 +119,7 @@ func TestRenderStacking(t *testing.T) {
 		if lineY == "" || lineY != labelY {
 			t.Errorf("stacked %v: b drawn at y=%s, the %s grid line at y=%s", c.stacked, lineY, c.want, labelY)
 		}
+		checkValueAxis(t, root)
 	}
 }
 
@@ -133,7 +136,7 @@ func TestTableOf(t *testing.T) {
 	if want := []string{"cause", "status", "failures"}; !slices.Equal(got.Columns, want) {
 		t.Errorf("columns %q, want %q", got.Columns, want)
 	}
-	var order []string
+	order := make([]string, 0, len(got.Rows))
 	for _, r := range got.Rows {
 		order = append(order, strings.Join(r, " "))
 	}

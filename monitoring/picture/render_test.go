@@ -120,8 +120,15 @@ func TestRenderPanels(t *testing.T) {
 	}
 	panels := root.all(func(n node) bool { return n.XMLName.Local == "g" && n.attr("class") == "panel" })
 	titles := make([]string, 0, len(panels))
+	height, _ := strconv.ParseFloat(root.attr("height"), 64)
 	for _, p := range panels {
 		titles = append(titles, strings.Join(p.texts("title"), "|"))
+		box := p.all(func(n node) bool { return n.XMLName.Local == "rect" })[0]
+		y, _ := strconv.ParseFloat(box.attr("y"), 64)
+		h, _ := strconv.ParseFloat(box.attr("height"), 64)
+		if y+h > height {
+			t.Errorf("panel %q ends at y=%g, below the image's height %g", p.texts("title"), y+h, height)
+		}
 	}
 	if want := rawPanels(t); !slices.Equal(titles, want) {
 		t.Errorf("panels %q, want the dashboard's %q", titles, want)
@@ -236,5 +243,32 @@ func TestRenderScale(t *testing.T) {
 	}
 	if math.Abs(top-labelY) > 0.5 {
 		t.Errorf("the peak is drawn at y=%g, the 2 req/s grid line at y=%g", top, labelY)
+	}
+
+	checkValueAxis(t, p)
+}
+
+// checkValueAxis fails unless p's value axis spans its plot: its first
+// label at the bottom of the time grid lines, its last at their top.
+func checkValueAxis(t *testing.T, p node) {
+	t.Helper()
+	num := func(n node, a string) float64 {
+		v, err := strconv.ParseFloat(n.attr(a), 64)
+		if err != nil {
+			t.Fatalf("%s=%q: %v", a, n.attr(a), err)
+		}
+		return v
+	}
+	plotTop, plotBottom := math.NaN(), math.NaN()
+	for _, l := range p.all(func(n node) bool { return n.XMLName.Local == "line" && n.attr("x1") == n.attr("x2") }) {
+		plotTop, plotBottom = num(l, "y1"), num(l, "y2")
+	}
+	axis := p.all(func(n node) bool { return n.attr("class") == "axis" && n.attr("text-anchor") == "end" })
+	labels := make([]float64, 0, len(axis))
+	for _, a := range axis {
+		labels = append(labels, num(a, "y")-4)
+	}
+	if len(labels) < 2 || labels[0] != plotBottom || labels[len(labels)-1] != plotTop {
+		t.Errorf("value axis labels at %v, the plot from y=%g to y=%g", labels, plotTop, plotBottom)
 	}
 }
