@@ -144,3 +144,34 @@ func TestTableOf(t *testing.T) {
 		t.Errorf("rows %q, want %q", order, want)
 	}
 }
+
+// Stacked, a series' stretch at 0 is not drawn: it would lie on the top
+// of the stack over the line of the series below. Unstacked, it is.
+func TestStackedZeroHidden(t *testing.T) {
+	grid := timeGrid{Start: synthStart, Step: time.Minute, N: 5}
+	for _, c := range []struct {
+		stacked bool
+		want    int
+	}{{true, 3}, {false, 5}} {
+		p := panel{Type: "timeseries", Title: "p", Grid: gridPos{W: 24, H: 8}, Stacked: c.stacked}
+		data := []panelData{{Panel: p, Series: []series{
+			{Legend: "below", Values: []float64{1, 1, 1, 1, 1}},
+			{Legend: "late", Values: []float64{0, 0, 0, 2, 2}},
+		}}}
+		var buf bytes.Buffer
+		if err := render(&buf, &dashboard{Title: "d", Panels: []panel{p}}, data, grid, nil); err != nil {
+			t.Fatal(err)
+		}
+		var root node
+		if err := xml.Unmarshal(buf.Bytes(), &root); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range root.all(func(n node) bool { return n.attr("data-legend") == "late" }) {
+			n += len(pathPoint.FindAllString(e.attr("d"), -1))
+		}
+		if n != c.want {
+			t.Errorf("stacked %v: the late series is drawn through %d points, want %d", c.stacked, n, c.want)
+		}
+	}
+}

@@ -223,7 +223,7 @@ func drawTimeseries(s *svg, pd panelData, grid timeGrid, x, y, w float64) {
 		s.text(left-6, ty+4, 11, `class="axis" text-anchor="end" fill="#5a5f6b"`, formatTick(p.Unit, t, step))
 	}
 	span := grid.End().Sub(grid.Start)
-	maxTicks := int((right - left) / 70)
+	maxTicks := int((right - left) / 90)
 	times, labels := timeTicks(grid.Start, grid.End(), maxTicks)
 	for k, t := range times {
 		if span <= 0 {
@@ -237,10 +237,10 @@ func drawTimeseries(s *svg, pd panelData, grid timeGrid, x, y, w float64) {
 
 	for k, i := range drawn {
 		color := palette[k%len(palette)]
-		for _, seg := range segments(pd.Series[i].Values) {
+		values := pd.Series[i].Values
+		for _, seg := range segments(values) {
 			var line, area strings.Builder
 			for j := seg[0]; j < seg[1]; j++ {
-				fmt.Fprintf(&line, "%s%.1f %.1f", cmd(j == seg[0]), xOf(j), yOf(tops[k][j]))
 				fmt.Fprintf(&area, "%s%.1f %.1f", cmd(j == seg[0]), xOf(j), yOf(tops[k][j]))
 			}
 			for j := seg[1] - 1; j >= seg[0]; j-- {
@@ -249,12 +249,32 @@ func drawTimeseries(s *svg, pd panelData, grid timeGrid, x, y, w float64) {
 			if p.Fill > 0 {
 				s.printf(`<path d="%sZ" fill="%s" fill-opacity="%g" stroke="none"/>`, area.String(), color, p.Fill)
 			}
+			// stacked, a series' stretch at 0 would lie on the top of the
+			// stack in its own colour, over the line of the series below
+			// that makes the top: it is left out
+			hidden := func(j int) bool { return p.Stacked && values[j] == 0 }
 			if seg[1]-seg[0] == 1 {
-				s.printf(`<circle class="point" cx="%.1f" cy="%.1f" r="2" fill="%s"/>`, xOf(seg[0]), yOf(tops[k][seg[0]]), color)
+				if !hidden(seg[0]) {
+					s.printf(`<circle class="point" cx="%.1f" cy="%.1f" r="2" fill="%s"/>`, xOf(seg[0]), yOf(tops[k][seg[0]]), color)
+				}
 				continue
 			}
-			s.printf(`<path class="series" data-legend="%s" d="%s" fill="none" stroke="%s" stroke-width="1.6" stroke-linejoin="round"/>`,
-				esc(pd.Series[i].Legend), line.String(), color)
+			pen := false
+			for j := seg[0] + 1; j < seg[1]; j++ {
+				if hidden(j-1) && hidden(j) {
+					pen = false
+					continue
+				}
+				if !pen {
+					fmt.Fprintf(&line, "M%.1f %.1f", xOf(j-1), yOf(tops[k][j-1]))
+				}
+				fmt.Fprintf(&line, "L%.1f %.1f", xOf(j), yOf(tops[k][j]))
+				pen = true
+			}
+			if line.Len() > 0 {
+				s.printf(`<path class="series" data-legend="%s" d="%s" fill="none" stroke="%s" stroke-width="1.6" stroke-linejoin="round"/>`,
+					esc(pd.Series[i].Legend), line.String(), color)
+			}
 		}
 	}
 
