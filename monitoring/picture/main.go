@@ -5,7 +5,8 @@
 // maintenance window, 500 pages), scrapes Caddy's /metrics into
 // Prometheus' TSDB meanwhile, evaluates every query of the dashboard
 // with Prometheus' PromQL engine over the recorded span, and draws the
-// results as one SVG image. From the repository root:
+// results as one SVG image, docs/dashboard.svg. From the repository
+// root:
 //
 //	go build -o /tmp/caddy ./cmd/caddy && cd monitoring && go run ./picture -caddy /tmp/caddy -out ../docs/dashboard.svg
 package main
@@ -28,6 +29,10 @@ import (
 	"github.com/prometheus/prometheus/tsdb"
 )
 
+// regenerate makes docs/dashboard.svg again, from the repository root,
+// as docs/observability.md says.
+const regenerate = "go build -o /tmp/caddy ./cmd/caddy && cd monitoring && go run ./picture -caddy /tmp/caddy -out ../docs/dashboard.svg"
+
 // options are the command's flags.
 type options struct {
 	caddy, out, dashboard string
@@ -36,12 +41,16 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.caddy, "caddy", "", "Caddy binary built from this repository (`go build -o /tmp/caddy ./cmd/caddy` at its root)")
+	flag.StringVar(&o.caddy, "caddy", "", "Caddy `binary` built from this repository's cmd/caddy, with upstream_errors")
 	flag.StringVar(&o.out, "out", "../docs/dashboard.svg", "SVG file to write")
 	flag.StringVar(&o.dashboard, "dashboard", "grafana/upstream-errors.json", "Grafana dashboard whose panels are drawn")
 	flag.DurationVar(&o.total, "for", 4*time.Minute, "how long the traffic runs")
 	flag.DurationVar(&o.every, "scrape", 5*time.Second, "scrape interval, and the step of the range queries")
 	flag.DurationVar(&o.rate, "rate", 30*time.Second, "value of $__rate_interval")
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./picture -caddy <binary> [flags]\n\nFrom the repository root:\n\n\t%s\n\n", regenerate)
+		flag.PrintDefaults()
+	}
 	flag.Parse()
 	if o.caddy == "" || flag.NArg() > 0 {
 		flag.Usage()
