@@ -22,7 +22,8 @@ type Metrics struct {
 	PerUpstream bool `json:"per_upstream,omitempty"`
 
 	// The most distinct upstreams the process counts by name: the first
-	// ones it sees get their own series, later ones count as
+	// ones it sees (a covered static upstream when the config loads, any
+	// other at its first failure) get their own series, later ones count as
 	// upstream="other", so the number of series stays bounded however
 	// many upstreams (dynamic ones included) there are. Shared by the
 	// process: a handler names a new upstream only while fewer than its
@@ -153,15 +154,32 @@ func countByUpstream(server, upstream string, limit int, f *failure) {
 }
 
 // initUpstreamSeries creates at 0 the by-upstream series known before any
-// failure: those of the causes no upstream is tried for. Series of an
-// upstream appear with its first failure, as its name is not known before.
-func (h *Handler) initUpstreamSeries(server string) {
-	if h.perUpstream() == 0 {
+// failure: those of the causes no upstream is tried for, and those of
+// each static upstream the handler covers (coveredUpstreams), for every
+// cause an upstream can fail with, under the label its failures get.
+// Those upstreams count toward the bound on named upstreams; past it,
+// none is named ahead, and "other" appears with its first failure.
+// Dynamic upstreams' series appear with their first failure.
+func (h *Handler) initUpstreamSeries(ctx caddy.Context, server string) {
+	limit := h.perUpstream()
+	if limit == 0 {
 		return
 	}
 	byUpstreamCounter(byUpstreamKey{server, "", h.statusForCause(causeDestinationUnavail), causeDestinationUnavail})
 	if h.Maintenance != nil {
 		byUpstreamCounter(byUpstreamKey{server, "", h.statusForCause(causeMaintenance), causeMaintenance})
+	}
+	for _, up := range coveredUpstreams(ctx) {
+		if upstreamLabel(up, limit) != up {
+			continue // past the bound: only an upstream named before
+		}
+		h.answeredSeries(func(status int, cause string) {
+			switch cause {
+			case causeDestinationUnavail, causeMaintenance:
+				return // no upstream is named for these
+			}
+			byUpstreamCounter(byUpstreamKey{server, up, status, cause})
+		})
 	}
 }
 

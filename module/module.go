@@ -262,7 +262,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 
 	if srv, ok := ctx.Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server); ok && srv != nil {
 		h.initSeries(srv.Name())
-		h.initUpstreamSeries(srv.Name())
+		h.initUpstreamSeries(ctx, srv.Name())
 	}
 	h.registerRecent()
 

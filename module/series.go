@@ -8,6 +8,16 @@ package upstreamerrors
 // labelled counters is to export them at 0 from the start. The metric is
 // process-wide, so a reload keeps every series and its count.
 func (h *Handler) initSeries(server string) {
+	h.answeredSeries(func(status int, cause string) { counter(server, status, cause) })
+	for cause := range clientCauses {
+		clientCounter(server, cause)
+	}
+}
+
+// answeredSeries calls fn with each upstream cause this handler can
+// answer and the status it answers it with; a status may come more than
+// once.
+func (h *Handler) answeredSeries(fn func(status int, cause string)) {
 	for cause := range causes {
 		switch cause {
 		case causeMaintenance:
@@ -19,14 +29,11 @@ func (h *Handler) initSeries(server string) {
 			// default table keeps 502, 503 and 504 and makes the rest 502
 			for s := 500; s <= 599; s++ {
 				if h.intercepts(s) {
-					counter(server, h.statusForUpstream(s), cause)
+					fn(h.statusForUpstream(s), cause)
 				}
 			}
 			continue
 		}
-		counter(server, h.statusForCause(cause), cause)
-	}
-	for cause := range clientCauses {
-		clientCounter(server, cause)
+		fn(h.statusForCause(cause), cause)
 	}
 }
