@@ -181,3 +181,69 @@ handle /ok* { reverse_proxy %s }`, refused, page, reset, ok), testcaddy.Options{
 		}
 	}
 }
+
+// A value the endpoint cannot use is answered 400 with why, never with a
+// list that reads as "no failures": a mistyped cause gets the nearest
+// one and the causes listed, a client cause is said to be counted
+// elsewhere, and a limit must be a whole number from 1, any larger one
+// than the buffer meaning all of it.
+func TestRecentQueryValues(t *testing.T) {
+	refused := testcaddy.ClosedPort(t)
+	c := testcaddy.StartCaddyfile(t, fmt.Sprintf(`upstream_errors {
+	recent 3
+}
+reverse_proxy %s`, refused), testcaddy.Options{Admin: true})
+	run := time.Now().UnixNano()
+	for i := range 3 {
+		if got := get(t, c, "/", fmt.Sprintf("query-%d-%d", run, i)); got != 502 {
+			t.Fatalf("status %d", got)
+		}
+	}
+	all := fmt.Sprintf("query-%[1]d-2 query-%[1]d-1 query-%[1]d-0", run)
+
+	for _, tc := range []struct {
+		q    string
+		ids  string   // for a 200: the IDs listed
+		says []string // for a 400: what the error says
+	}{
+		{q: "?limit=99999999999999999999", ids: all},
+		{q: "?limit=10001", ids: all},
+		{q: "?limit=4", ids: all},
+		{q: "?limit=0002", ids: fmt.Sprintf("query-%[1]d-2 query-%[1]d-1", run)},
+		{q: "?cause=connection_refused&limit=1", ids: fmt.Sprintf("query-%d-2", run)},
+		// counted and listed, though never answered
+		{q: "?cause=http_response_incomplete", ids: ""},
+		{q: "?cause=http_request_denied", ids: ""},
+		{q: "?limit=0", says: []string{`limit: "0" lists nothing; want 1 or more`}},
+		{q: "?limit=-1", says: []string{`limit: "-1" is not a whole number; want 1 or more`}},
+		{q: "?limit=1.5", says: []string{`"1.5" is not a whole number`}},
+		{q: "?limit=x", says: []string{`"x" is not a whole number`}},
+		{q: "?limit=%2B2", says: []string{`"+2" is not a whole number`}},
+		{q: "?cause=connection_refuse", says: []string{
+			`cause: "connection_refuse" is not a cause; did you mean "connection_refused"? Causes listed: `,
+			"connection_timeout", "http_response_status", "maintenance", "http_response_incomplete", "http_request_denied",
+		}},
+		{q: "?cause=Bad-Cause", says: []string{`cause: "Bad-Cause" is not a cause; causes listed: connection_refused, `}},
+		{q: "?cause=client_canceled", says: []string{`cause: "client_canceled" is the client's doing, which is not listed here; caddy_http_upstream_errors_client_total counts it`}},
+	} {
+		status, list, body := getRecent(t, c, "GET", tc.q)
+		if tc.says == nil {
+			if status != http.StatusOK || strings.Join(ids(list), " ") != tc.ids {
+				t.Errorf("%s: %d, listed %q, want 200 and %q", tc.q, status, ids(list), tc.ids)
+			}
+			continue
+		}
+		var answer struct{ Error string }
+		if err := json.Unmarshal([]byte(body), &answer); err != nil || status != http.StatusBadRequest {
+			t.Errorf("%s: status %d %s, want 400 and an error", tc.q, status, body)
+		}
+		for _, s := range tc.says {
+			if !strings.Contains(answer.Error, s) {
+				t.Errorf("%s: %s\ndoes not say %s", tc.q, answer.Error, s)
+			}
+		}
+		if strings.Contains(tc.q, "cause=") && strings.Contains(answer.Error, "client_canceled,") {
+			t.Errorf("%s: a client cause is offered: %s", tc.q, answer.Error)
+		}
+	}
+}
