@@ -247,3 +247,56 @@ reverse_proxy %s`, refused), testcaddy.Options{Admin: true})
 		}
 	}
 }
+
+// An error text that quotes the request's query, as received or as
+// rewritten, lists it as "…": the message of an error directive in
+// handle_errors, which sees the request as received, and the error and
+// upstream of a proxy dialing an address made of the rewritten and the
+// original request; the log entry keeps the text as it was.
+func TestRecentErrorWithoutQuery(t *testing.T) {
+	c := testcaddy.StartCaddyfile(t, `handle /err* {
+	error "denied for {uri}" 500
+}
+handle /rw* {
+	upstream_errors
+	rewrite * /rewritten?sig=r3written
+	reverse_proxy {http.request.uri}+{http.request.orig_uri}
+}
+handle_errors {
+	upstream_errors
+}`, testcaddy.Options{Admin: true})
+	run := time.Now().UnixNano()
+	for _, tc := range []struct {
+		path      string
+		status    int
+		want      string
+		leaks     []string
+		logQuotes []string
+	}{
+		{"/err?token=s3cret", 500, "denied for /err?…", []string{"s3cret"}, []string{"/err?token=s3cret"}},
+		{"/rw?token=s3cret", 502, "rewritten?…+/rw?…", []string{"s3cret", "r3written"}, []string{"rewritten?sig=r3written+/rw?token=s3cret"}},
+	} {
+		id := fmt.Sprintf("query-%d-%s", run, tc.path[1:3])
+		if got := get(t, c, tc.path, id); got != tc.status {
+			t.Fatalf("%s: status %d, want %d", tc.path, got, tc.status)
+		}
+		_, list, body := getRecent(t, c, "GET", "?limit=1")
+		if len(list) != 1 || list[0].RequestID != id || !strings.Contains(list[0].Error, tc.want) {
+			t.Errorf("%s: listed %s, want an error with %q", tc.path, body, tc.want)
+		}
+		for _, leak := range tc.leaks {
+			if strings.Contains(body, leak) {
+				t.Errorf("%s: a query is listed: %s", tc.path, body)
+			}
+		}
+		logged := c.ModuleEntries(id)
+		if len(logged) != 1 {
+			t.Fatalf("%s: log entries %v", tc.path, logged)
+		}
+		for _, q := range tc.logQuotes {
+			if e, _ := logged[0]["error"].(string); !strings.Contains(e, q) {
+				t.Errorf("%s: logged error %q, want it as it was, with %q", tc.path, e, q)
+			}
+		}
+	}
+}

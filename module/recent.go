@@ -39,6 +39,10 @@ func recordRecent(r *http.Request, f *failure, server, upstream string) {
 		e.Duration = e.At.Sub(start)
 	}
 	e.Path, _ = originalURI(r)
+	e.Queries[1] = r.URL.RawQuery
+	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && orig.URL != nil {
+		e.Queries[0] = orig.URL.RawQuery
+	}
 	if e.Error == "" && f.err != nil {
 		e.Error = f.err.Error()
 	}

@@ -4,6 +4,7 @@
 package recent
 
 import (
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -92,6 +93,57 @@ func (s *recentSlot) set(field int, v string) {
 	n := copy(s.text[off:off+c], v)
 	s.lens[field] = uint16(n)
 	s.cut[field] = n < len(v)
+}
+
+// redacted is what stands for a query in an error text.
+const redacted = "…"
+
+// setRedacted is set with each occurrence in v of a non-empty one of
+// queries written as redacted.
+func (s *recentSlot) setRedacted(field int, v string, queries *[2]string) {
+	off, c := recentOffsets[field], recentCaps[field]
+	n, cut := copyRedacted(s.text[off:off+c], v, queries)
+	s.lens[field] = uint16(n)
+	s.cut[field] = cut
+}
+
+// copyRedacted copies v into dst with each occurrence of a non-empty one
+// of queries written as redacted, returning the bytes written and whether
+// v was cut. The queries are found in the whole of v, so a cut never
+// leaves the start of one.
+func copyRedacted(dst []byte, v string, queries *[2]string) (n int, cut bool) {
+	for {
+		i, size := firstOf(v, queries)
+		if i < 0 {
+			k := copy(dst[n:], v)
+			return n + k, k < len(v)
+		}
+		k := copy(dst[n:], v[:i])
+		if n += k; k < i {
+			return n, true
+		}
+		k = copy(dst[n:], redacted)
+		if n += k; k < len(redacted) {
+			return n, true // get drops the split character and marks the cut
+		}
+		v = v[i+size:]
+	}
+}
+
+// firstOf returns where the first of the non-empty strings of qs is in v,
+// the longer one where two start at the same place, and its length; -1
+// if none is.
+func firstOf(v string, qs *[2]string) (at, size int) {
+	at = -1
+	for _, q := range qs {
+		if q == "" {
+			continue
+		}
+		if i := strings.Index(v, q); i >= 0 && (at < 0 || i < at || i == at && len(q) > size) {
+			at, size = i, len(q)
+		}
+	}
+	return at, size
 }
 
 // get returns a field as safe text: invalid UTF-8 (a value cut in a
@@ -183,6 +235,12 @@ type Entry struct {
 	Host, Method, Path     string
 	Upstream, RequestID    string
 	Error                  string
+	// Queries are the request's raw query strings, as received and as
+	// rewritten: wherever Error or Upstream quotes one (a URL in a
+	// transport error, {uri} in an error directive's message, a dial
+	// address made of the request), it is kept as "…", for queries carry
+	// tokens.
+	Queries [2]string
 }
 
 // Record writes e into the ring: one fixed-size copy under a lock held
@@ -201,9 +259,9 @@ func Record(e *Entry) {
 	s.set(rfHost, e.Host)
 	s.set(rfMethod, e.Method)
 	s.set(rfPath, e.Path)
-	s.set(rfUpstream, e.Upstream)
+	s.setRedacted(rfUpstream, e.Upstream, &e.Queries)
 	s.set(rfRequestID, e.RequestID)
-	s.set(rfError, e.Error)
+	s.setRedacted(rfError, e.Error, &e.Queries)
 }
 
 // List returns up to limit of the last failures answered by this process,

@@ -153,3 +153,42 @@ func TestSizeOutOfRange(t *testing.T) {
 		Unregister(o)
 	}
 }
+
+// The request's query strings, as received and as rewritten, are kept
+// as "…" wherever the error text quotes them, the longer of two starting
+// at one place, before the text is cut: no part of one is listed, even
+// at the cut. Other text is kept, and the write allocates nothing.
+func TestQueriesRedacted(t *testing.T) {
+	withRing(t, 1)
+	record := func(errText string, queries ...string) string {
+		e := &Entry{Cause: "proxy_internal_error", Status: 500, Error: errText}
+		copy(e.Queries[:], queries)
+		if n := testing.AllocsPerRun(10, func() { Record(e) }); n != 0 {
+			t.Errorf("a write allocates %v times", n)
+		}
+		return List(0, "")[0].Error
+	}
+	for _, tc := range []struct {
+		errText string
+		queries []string
+		want    string
+	}{
+		{`denied for /err?token=s3cret`, []string{"token=s3cret", "token=s3cret"}, `denied for /err?…`},
+		{`Get "http://up/p?token=s3cret&b=2": refused; token=s3cret again`, []string{"token=s3cret&b=2", "token=s3cret"}, `Get "http://up/p?…": refused; … again`},
+		{`/new?sig=r3written from /old?token=s3cret`, []string{"token=s3cret", "sig=r3written"}, `/new?… from /old?…`},
+		{`no query here`, []string{"", ""}, `no query here`},
+		{`no query here`, nil, `no query here`},
+		{`s3cret`, []string{"s3cret"}, `…`},
+	} {
+		if got := record(tc.errText, tc.queries...); got != tc.want {
+			t.Errorf("%q with queries %q: %q, want %q", tc.errText, tc.queries, got, tc.want)
+		}
+	}
+	// a query across the cut
+	for _, at := range []int{recentCaps[rfError] - 6, recentCaps[rfError] - 3, recentCaps[rfError] - 1, recentCaps[rfError]} {
+		got := record(strings.Repeat("x", at)+"?token=s3cret tail", "token=s3cret")
+		if strings.Contains(got, "s3") || strings.Contains(got, "token") || !strings.HasSuffix(got, "…") || len(got) > recentCaps[rfError]+len("…") {
+			t.Errorf("query at %d: ends %q (%d bytes)", at, got[max(0, len(got)-20):], len(got))
+		}
+	}
+}
