@@ -300,3 +300,119 @@ handle_errors {
 		}
 	}
 }
+
+// Without `recent`, the buffer keeps the last 100 failures.
+func TestRecentDefaultSize(t *testing.T) {
+	c := testcaddy.StartCaddyfile(t, "upstream_errors\nreverse_proxy "+testcaddy.ClosedPort(t), testcaddy.Options{Admin: true})
+	const documented = 100 // docs/reference.md
+	run := time.Now().UnixNano()
+	var want []string
+	for i := range documented + 1 {
+		id := fmt.Sprintf("default-%d-%d", run, i)
+		if got := get(t, c, "/", id); got != 502 {
+			t.Fatalf("status %d", got)
+		}
+		want = append([]string{id}, want...)
+	}
+	_, all, _ := getRecent(t, c, "GET", "")
+	if !slices.Equal(ids(all), want[:documented]) {
+		t.Errorf("kept %d: %q..., want the last %d", len(all), ids(all)[:min(3, len(all))], documented)
+	}
+}
+
+// A reload to a smaller `recent` keeps the newest failures that fit once
+// the old config is gone; one to a larger size keeps every one kept and
+// makes room for more.
+func TestRecentReloadResizes(t *testing.T) {
+	site := func(n int) string {
+		return fmt.Sprintf("upstream_errors {\n\trecent %d\n}\nreverse_proxy %s", n, testcaddy.ClosedPort(t))
+	}
+	c := testcaddy.StartCaddyfile(t, site(5), testcaddy.Options{Admin: true})
+	run := time.Now().UnixNano()
+	var sent []string // newest first
+	fail := func(n int) {
+		for range n {
+			id := fmt.Sprintf("reload-%d-%d", run, len(sent))
+			if got := get(t, c, "/", id); got != 502 {
+				t.Fatalf("status %d", got)
+			}
+			sent = append([]string{id}, sent...)
+		}
+	}
+	expect := func(when string, want []string) {
+		t.Helper()
+		if _, all, _ := getRecent(t, c, "GET", ""); !slices.Equal(ids(all), want) {
+			t.Errorf("%s: listed %q, want %q", when, ids(all), want)
+		}
+	}
+	fail(6)
+	expect("recent 5", sent[:5])
+	c.Reload(site(3))
+	expect("after a reload to recent 3", sent[:3])
+	fail(1)
+	expect("recent 3, one more failure", sent[:3])
+	c.Reload(site(10))
+	expect("after a reload to recent 10", sent[:3])
+	fail(8)
+	expect("recent 10, eight more failures", sent[:10])
+}
+
+// Every text field is bounded and safe, as the path and the error are:
+// a long host or upstream is cut and marked, a method and a request ID of
+// the most bytes Caddy and the handler take are kept whole, and bidi
+// controls are dropped.
+func TestRecentFieldsBounded(t *testing.T) {
+	admin := fmt.Sprintf("127.0.0.1:%d", testcaddy.FreePort(t))
+	c := testcaddy.StartJSON(t, fmt.Sprintf(`{
+	"admin": {"listen": %q, "config": {"persist": false}},
+	"apps": {"http": {"servers": {"bounds": {"listen": ["127.0.0.1:PORT"], "routes": [{"handle": [
+		{"handler": "upstream_errors"},
+		{"handler": "reverse_proxy", "upstreams": [{"dial": "{http.request.header.X-Up}"}]}
+	]}]}}}}
+}`, admin))
+	c.Admin = admin
+	send := func(method, host, id, up string) recent.Failure {
+		t.Helper()
+		req, err := http.NewRequest(method, c.URL("/"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		req.Header.Set("X-Request-ID", id)
+		req.Header.Set("X-Up", up)
+		res, err := c.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 502 {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+		_, list, _ := getRecent(t, c, "GET", "?limit=1")
+		if len(list) != 1 {
+			t.Fatal("nothing listed")
+		}
+		return list[0]
+	}
+
+	long := func(c byte, n int) string { return strings.Repeat(string(c), n) }
+	id := fmt.Sprintf("bounds-%d-", time.Now().UnixNano())
+	id += long('i', 128-len(id))
+	// names longer than DNS allows fail at once, without a lookup
+	// Caddy refuses a method longer than 32 bytes
+	f := send(long('M', 32), long('h', 300), id, long('u', 300)+".invalid:80")
+	for _, tc := range []struct{ field, got, want string }{
+		{"host", f.Host, long('h', 256) + "…"},
+		{"method", f.Method, long('M', 32)},
+		{"request_id", f.RequestID, id},
+		{"upstream", f.Upstream, long('u', 256) + "…"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s: %q (%d bytes), want %q", tc.field, tc.got, len(tc.got), tc.want)
+		}
+	}
+	f = send("GET", "shop.example", "bidi-"+id[:64], "ev\u202eil\u200f.invalid:80")
+	if f.Upstream != "evil.invalid:80" || !strings.Contains(f.Error, "evil.invalid") {
+		t.Errorf("upstream %q, error %q: bidi controls kept", f.Upstream, f.Error)
+	}
+}

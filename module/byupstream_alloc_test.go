@@ -44,7 +44,7 @@ func failureSetup(tb testing.TB, perUpstream bool) (*Handler, *nopResponseWriter
 // Counting a failure by upstream costs no allocation: the series and the
 // upstream's name are looked up, not built, once the upstream was seen.
 // The ring write, made with or without per_upstream, allocates nothing
-// either (TestRecentConcurrent).
+// either (TestConcurrent in internal/recent).
 func TestPerUpstreamFailureAllocations(t *testing.T) {
 	if raceEnabled() {
 		t.Skip("the race detector makes sync.Pool drop items at random")
