@@ -30,9 +30,10 @@ import (
 // rule evaluation: its PromQL engine and its recording and alerting rules,
 // which carry the `for`, label and annotation semantics, over an
 // in-memory store, every group's rules in order at each evaluation, as
-// promtool does. promtool itself takes in every service discovery of
-// Prometheus and builds for many minutes; the same file runs with it too
-// (`go tool promtool test rules prometheus/rules_test.yml`).
+// promtool does, with the groups in either order. promtool itself takes
+// in every service discovery of Prometheus and builds for many minutes;
+// the same file runs with it too (`go tool promtool test rules
+// prometheus/rules_test.yml`).
 func ruleTest(t *testing.T, path string) {
 	t.Helper()
 	data, err := os.ReadFile(path)
@@ -52,89 +53,111 @@ func ruleTest(t *testing.T, path string) {
 	if every == 0 {
 		every = time.Minute
 	}
+	// promtool evaluates the groups in no set order (a map's) unless a
+	// test names one, and Prometheus runs each group on its own schedule:
+	// alerts may read what the recording rules stored one evaluation
+	// before. Each test runs with the groups in the file's order and in
+	// the reverse one.
+	orders := []struct {
+		name    string
+		reverse bool
+	}{{"file order", false}, {"reverse order", true}}
 	for _, tc := range file.Tests {
-		t.Run(tc.Name, func(t *testing.T) {
-			var groups [][]rules.Rule
-			for _, rf := range file.RuleFiles {
-				groups = append(groups, loadRules(t, filepath.Join(filepath.Dir(path), rf))...)
+		for _, order := range orders {
+			t.Run(tc.Name+"/"+order.name, func(t *testing.T) {
+				t.Parallel()
+				evalTest(t, path, file.RuleFiles, every, tc, order.reverse)
+			})
+		}
+	}
+}
+
+// evalTest runs one test of a unit test file, evaluating the groups of
+// ruleFiles (relative to path) every interval, in reverse order if set.
+func evalTest(t *testing.T, path string, ruleFiles []string, every time.Duration, tc unitTest, reverse bool) {
+	t.Helper()
+	var groups [][]rules.Rule
+	for _, rf := range ruleFiles {
+		groups = append(groups, loadRules(t, filepath.Join(filepath.Dir(path), rf))...)
+	}
+	if reverse {
+		slices.Reverse(groups)
+	}
+	store := &memStore{series: map[string]labels.Labels{}, points: map[string][]chunks.Sample{}}
+	interval := time.Duration(tc.Interval)
+	if interval == 0 {
+		interval = time.Minute
+	}
+	for _, in := range tc.InputSeries {
+		lset, vals, err := pql.ParseSeriesDesc(in.Series + " " + in.Values)
+		if err != nil {
+			t.Fatalf("series %s: %v", in.Series, err)
+		}
+		for i, v := range vals {
+			if !v.Omitted {
+				store.add(lset, time.Duration(i)*interval, v.Value)
 			}
-			store := &memStore{series: map[string]labels.Labels{}, points: map[string][]chunks.Sample{}}
-			interval := time.Duration(tc.Interval)
-			if interval == 0 {
-				interval = time.Minute
-			}
-			for _, in := range tc.InputSeries {
-				lset, vals, err := pql.ParseSeriesDesc(in.Series + " " + in.Values)
+		}
+	}
+
+	checks := map[time.Duration][]int{}
+	var end time.Duration
+	for i, c := range tc.AlertRuleTests {
+		at := time.Duration(c.EvalTime)
+		if at%every != 0 {
+			t.Fatalf("eval_time %s is not a multiple of evaluation_interval %s", at, every)
+		}
+		checks[at] = append(checks[at], i)
+		end = max(end, at)
+	}
+
+	engine := promql.NewEngine(promql.EngineOpts{MaxSamples: 1e7, Timeout: time.Minute, LookbackDelta: 5 * time.Minute})
+	query := rules.EngineQueryFunc(engine, store.queryable())
+	recorded := map[rules.Rule]map[string]labels.Labels{}
+	for at := time.Duration(0); at <= end; at += every {
+		ts := time.Unix(0, 0).UTC().Add(at)
+		for _, g := range groups {
+			for _, r := range g {
+				vec, err := r.Eval(context.Background(), 0, ts, query, nil, 0)
 				if err != nil {
-					t.Fatalf("series %s: %v", in.Series, err)
+					t.Fatalf("%s at %s: %v", r.Name(), at, err)
 				}
-				for i, v := range vals {
-					if !v.Omitted {
-						store.add(lset, time.Duration(i)*interval, v.Value)
+				if _, ok := r.(*rules.RecordingRule); ok {
+					recorded[r] = store.record(vec, recorded[r], at)
+				}
+			}
+		}
+		for _, i := range checks[at] {
+			c := tc.AlertRuleTests[i]
+			var want []string
+			for _, e := range c.ExpAlerts {
+				l := maps.Clone(e.ExpLabels)
+				if l == nil {
+					l = map[string]string{}
+				}
+				l["alertname"] = c.Alertname
+				want = append(want, alertString(labels.FromMap(l), labels.FromMap(e.ExpAnnotations)))
+			}
+			var got []string
+			for _, g := range groups {
+				for _, r := range g {
+					ar, ok := r.(*rules.AlertingRule)
+					if !ok || ar.Name() != c.Alertname {
+						continue
+					}
+					for _, a := range ar.ActiveAlerts() {
+						if a.State == rules.StateFiring {
+							got = append(got, alertString(a.Labels, a.Annotations))
+						}
 					}
 				}
 			}
-
-			checks := map[time.Duration][]int{}
-			var end time.Duration
-			for i, c := range tc.AlertRuleTests {
-				at := time.Duration(c.EvalTime)
-				if at%every != 0 {
-					t.Fatalf("eval_time %s is not a multiple of evaluation_interval %s", at, every)
-				}
-				checks[at] = append(checks[at], i)
-				end = max(end, at)
+			slices.Sort(want)
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s at %s:\n got: %s\nwant: %s", c.Alertname, at, strings.Join(got, "\n      "), strings.Join(want, "\n      "))
 			}
-
-			engine := promql.NewEngine(promql.EngineOpts{MaxSamples: 1e7, Timeout: time.Minute, LookbackDelta: 5 * time.Minute})
-			query := rules.EngineQueryFunc(engine, store.queryable())
-			recorded := map[rules.Rule]map[string]labels.Labels{}
-			for at := time.Duration(0); at <= end; at += every {
-				ts := time.Unix(0, 0).UTC().Add(at)
-				for _, g := range groups {
-					for _, r := range g {
-						vec, err := r.Eval(context.Background(), 0, ts, query, nil, 0)
-						if err != nil {
-							t.Fatalf("%s at %s: %v", r.Name(), at, err)
-						}
-						if _, ok := r.(*rules.RecordingRule); ok {
-							recorded[r] = store.record(vec, recorded[r], at)
-						}
-					}
-				}
-				for _, i := range checks[at] {
-					c := tc.AlertRuleTests[i]
-					var want []string
-					for _, e := range c.ExpAlerts {
-						l := maps.Clone(e.ExpLabels)
-						if l == nil {
-							l = map[string]string{}
-						}
-						l["alertname"] = c.Alertname
-						want = append(want, alertString(labels.FromMap(l), labels.FromMap(e.ExpAnnotations)))
-					}
-					var got []string
-					for _, g := range groups {
-						for _, r := range g {
-							ar, ok := r.(*rules.AlertingRule)
-							if !ok || ar.Name() != c.Alertname {
-								continue
-							}
-							for _, a := range ar.ActiveAlerts() {
-								if a.State == rules.StateFiring {
-									got = append(got, alertString(a.Labels, a.Annotations))
-								}
-							}
-						}
-					}
-					slices.Sort(want)
-					slices.Sort(got)
-					if !slices.Equal(got, want) {
-						t.Errorf("%s at %s:\n got: %s\nwant: %s", c.Alertname, at, strings.Join(got, "\n      "), strings.Join(want, "\n      "))
-					}
-				}
-			}
-		})
+		}
 	}
 }
 
@@ -175,22 +198,25 @@ func loadRules(t *testing.T, path string) [][]rules.Rule {
 type unitTestFile struct {
 	RuleFiles          []string       `yaml:"rule_files"`
 	EvaluationInterval model.Duration `yaml:"evaluation_interval"`
-	Tests              []struct {
-		Name        string         `yaml:"name"`
-		Interval    model.Duration `yaml:"interval"`
-		InputSeries []struct {
-			Series string `yaml:"series"`
-			Values string `yaml:"values"`
-		} `yaml:"input_series"`
-		AlertRuleTests []struct {
-			EvalTime  model.Duration `yaml:"eval_time"`
-			Alertname string         `yaml:"alertname"`
-			ExpAlerts []struct {
-				ExpLabels      map[string]string `yaml:"exp_labels"`
-				ExpAnnotations map[string]string `yaml:"exp_annotations"`
-			} `yaml:"exp_alerts"`
-		} `yaml:"alert_rule_test"`
-	} `yaml:"tests"`
+	Tests              []unitTest     `yaml:"tests"`
+}
+
+// unitTest is one test of the file.
+type unitTest struct {
+	Name        string         `yaml:"name"`
+	Interval    model.Duration `yaml:"interval"`
+	InputSeries []struct {
+		Series string `yaml:"series"`
+		Values string `yaml:"values"`
+	} `yaml:"input_series"`
+	AlertRuleTests []struct {
+		EvalTime  model.Duration `yaml:"eval_time"`
+		Alertname string         `yaml:"alertname"`
+		ExpAlerts []struct {
+			ExpLabels      map[string]string `yaml:"exp_labels"`
+			ExpAnnotations map[string]string `yaml:"exp_annotations"`
+		} `yaml:"exp_alerts"`
+	} `yaml:"alert_rule_test"`
 }
 
 // memStore holds float series in memory for the engine.
