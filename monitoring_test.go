@@ -2,19 +2,23 @@ package caddyupstreamerrors_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/taxonomy"
 	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/testcaddy"
 )
 
@@ -22,9 +26,9 @@ import (
 // packages stay out of this one) is checked against what a real Caddy
 // exports: Caddy runs with the module's metrics, per-upstream ones and
 // maintenance included, answers a failure and a success, and the metric
-// and label names of its /metrics are handed to the pack's tests, which
-// parse every dashboard query and rule and run the rules' promtool unit
-// tests.
+// and label names of its /metrics, and the values its labels can have,
+// are handed to the pack's tests, which parse every dashboard query and
+// rule and run the rules' promtool unit tests.
 func TestMonitoringPack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the monitoring module's tests, which build promtool")
@@ -109,13 +113,62 @@ func TestMonitoringPack(t *testing.T) {
 	if err := os.WriteFile(names, []byte(list.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	values, err := json.Marshal(labelValues(families))
+	if err != nil {
+		t.Fatal(err)
+	}
+	valuesFile := filepath.Join(t.TempDir(), "label-values.json")
+	if err := os.WriteFile(valuesFile, values, 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	cmd := exec.Command("go", "test", "-count=1", "./...")
 	cmd.Dir = "monitoring"
-	cmd.Env = append(os.Environ(), "CADDY_UPSTREAM_ERRORS_METRICS="+names)
+	cmd.Env = append(os.Environ(), "CADDY_UPSTREAM_ERRORS_METRICS="+names, "CADDY_UPSTREAM_ERRORS_LABEL_VALUES="+valuesFile)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("monitoring tests: %v\n%s", err, out)
 	}
 	t.Logf("%s", out)
+}
+
+// labelValues are the values each metric's labels can have, for the
+// monitoring tests to check the values queries compare labels with:
+// those scraped, and for the module's metrics every cause, status and
+// class it counts, from the cause table.
+func labelValues(families map[string]*dto.MetricFamily) map[string]map[string][]string {
+	out := map[string]map[string][]string{}
+	add := func(metric, label string, vs ...string) {
+		if out[metric] == nil {
+			out[metric] = map[string][]string{}
+		}
+		for _, v := range vs {
+			if !slices.Contains(out[metric][label], v) {
+				out[metric][label] = append(out[metric][label], v)
+			}
+		}
+	}
+	for name, mf := range families {
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				add(name, l.GetName(), l.GetValue())
+			}
+		}
+	}
+	var statuses []string
+	for s := 400; s <= 599; s++ {
+		statuses = append(statuses, strconv.Itoa(s))
+	}
+	for _, c := range taxonomy.Table {
+		if c.Class == taxonomy.Client {
+			add("caddy_http_upstream_errors_client_total", "cause", c.Name)
+			continue
+		}
+		add("caddy_http_upstream_errors_total", "cause", c.Name)
+		add("caddy_http_upstream_errors_by_upstream_total", "cause", c.Name)
+	}
+	add("caddy_http_upstream_errors_total", "status", statuses...)
+	add("caddy_http_upstream_errors_total", "class", "4xx", "5xx")
+	add("caddy_http_upstream_errors_by_upstream_total", "status", statuses...)
+	return out
 }

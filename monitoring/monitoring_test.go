@@ -56,6 +56,108 @@ func exported(t *testing.T) map[string][]string {
 	return out
 }
 
+// LabelValuesEnv names a JSON file of the values each metric's labels
+// can have, {"metric": {"label": ["value", ...]}}: those the scrape
+// showed, and for the module's own metrics every cause, status and class
+// it can count. TestMonitoringPack writes it with MetricsEnv's file.
+const LabelValuesEnv = "CADDY_UPSTREAM_ERRORS_LABEL_VALUES"
+
+// labelValueSets maps a metric to its labels' possible values.
+type labelValueSets map[string]map[string][]string
+
+// exportedValues reads the file LabelValuesEnv names.
+func exportedValues(t *testing.T) labelValueSets {
+	t.Helper()
+	path := os.Getenv(LabelValuesEnv)
+	if path == "" {
+		t.Skipf("%s is not set: run `go test ./...` at the repository root, which writes it from a real Caddy's metrics and the cause table", LabelValuesEnv)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out labelValueSets
+	if err := json.Unmarshal(data, &out); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s lists no metric", path)
+	}
+	return out
+}
+
+// matchedValues returns the values a matcher compares its label to: its
+// value for = and !=, and for =~ and !~ each alternative of a regular
+// expression that is only literals joined by |; none for one that can
+// match more (.*, 5..) or for "", which matches a missing label.
+func matchedValues(m *labels.Matcher) []string {
+	if m.Value == "" {
+		return nil
+	}
+	switch m.Type {
+	case labels.MatchEqual, labels.MatchNotEqual:
+		return []string{m.Value}
+	}
+	alts := strings.Split(m.Value, "|")
+	for _, a := range alts {
+		if a == "" || regexp.QuoteMeta(a) != a {
+			return nil
+		}
+	}
+	return alts
+}
+
+// checkValues fails for a matcher that compares a label with a value no
+// series of its metric can have, such as cause="maintenence": the query
+// runs and stays empty, or its != keeps everything. A recorded series has
+// the values of the series its rule reads (recorded).
+func checkValues(t *testing.T, what string, expr parser.Expr, values labelValueSets, recorded map[string][]string) {
+	t.Helper()
+	parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
+		vs, ok := n.(*parser.VectorSelector)
+		if !ok {
+			return nil
+		}
+		sources := []string{vs.Name}
+		if from, ok := recorded[vs.Name]; ok {
+			sources = from
+		}
+		for _, m := range vs.LabelMatchers {
+			if m.Name == labels.MetricName {
+				continue
+			}
+			for _, v := range matchedValues(m) {
+				known := false
+				for _, src := range sources {
+					known = known || slices.Contains(values[src][m.Name], v)
+				}
+				if !known {
+					does := "matches no series"
+					if m.Type == labels.MatchNotEqual || m.Type == labels.MatchNotRegexp {
+						does = "excludes no series"
+					}
+					t.Errorf("%s: %s: %s %s %q %s: %v have %s values %q", what, vs, m.Name, m.Type, v, does, sources, m.Name, valuesOf(values, sources, m.Name))
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// valuesOf lists the values label has in the metrics named, for a message.
+func valuesOf(values labelValueSets, metrics []string, label string) []string {
+	var out []string
+	for _, m := range metrics {
+		for _, v := range values[m][label] {
+			if !slices.Contains(out, v) {
+				out = append(out, v)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // grafanaVars are values for the dashboard's variables, so its queries
 // parse as Grafana sends them.
 var grafanaVars = strings.NewReplacer(
@@ -179,13 +281,15 @@ func checkNames(t *testing.T, what string, expr parser.Expr, metrics map[string]
 }
 
 // Every dashboard query parses as PromQL once Grafana's variables are
-// filled in, and reads only metrics and labels a real Caddy exports.
+// filled in, and reads only metrics and labels a real Caddy exports, and
+// label values they can have.
 func TestDashboardQueries(t *testing.T) {
 	dashboards, _ := filepath.Glob("grafana/*.json")
 	if len(dashboards) == 0 {
 		t.Fatal("no dashboard in grafana/")
 	}
 	metrics := exported(t)
+	values := exportedValues(t)
 	for _, path := range dashboards {
 		exprs, vars := dashboardQueries(t, path)
 		if len(exprs) < 7 {
@@ -198,6 +302,7 @@ func TestDashboardQueries(t *testing.T) {
 				continue
 			}
 			checkNames(t, path, expr, metrics, nil)
+			checkValues(t, path, expr, values, nil)
 			if !strings.Contains(e, `server=~"$server"`) && !strings.HasPrefix(e, "vector(") {
 				t.Errorf("%s: %q ignores the server variable", path, e)
 			}
@@ -217,6 +322,7 @@ func TestDashboardQueries(t *testing.T) {
 				continue
 			}
 			checkNames(t, path, expr, metrics, nil)
+			checkValues(t, path, expr, values, nil)
 			if l := metrics[expr.(*parser.VectorSelector).Name]; !slices.Contains(l, m[2]) {
 				t.Errorf("%s: variable %s: label %s not exported", path, name, m[2])
 			}
@@ -225,9 +331,10 @@ func TestDashboardQueries(t *testing.T) {
 }
 
 // Every rule expression reads exported metrics, or series the rules
-// record themselves.
+// record themselves, and label values they can have.
 func TestRuleNames(t *testing.T) {
 	metrics := exported(t)
+	values := exportedValues(t)
 	groups, errs := rulefmt.ParseFile("prometheus/rules.yml", false, model.UTF8Validation, pql, slog.New(slog.DiscardHandler))
 	for _, err := range errs {
 		t.Fatal(err)
@@ -252,6 +359,8 @@ func TestRuleNames(t *testing.T) {
 			seen[key] = true
 		}
 	}
+	// a recorded series has the labels of the series its rule reads
+	sources := map[string][]string{}
 	for _, g := range groups.Groups {
 		for _, r := range g.Rules {
 			expr, err := pql.ParseExpr(r.Expr)
@@ -259,7 +368,19 @@ func TestRuleNames(t *testing.T) {
 				t.Errorf("%s%s: %v", r.Record, r.Alert, err)
 				continue
 			}
-			checkNames(t, fmt.Sprintf("rule %s%s", r.Record, r.Alert), expr, metrics, recorded)
+			what := fmt.Sprintf("rule %s%s", r.Record, r.Alert)
+			checkNames(t, what, expr, metrics, recorded)
+			checkValues(t, what, expr, values, sources)
+			if r.Record != "" {
+				names, _ := selectors(t, expr)
+				for _, n := range names {
+					if from, ok := sources[n]; ok {
+						sources[r.Record] = append(sources[r.Record], from...)
+					} else {
+						sources[r.Record] = append(sources[r.Record], n)
+					}
+				}
+			}
 		}
 	}
 }
