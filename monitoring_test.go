@@ -1,9 +1,11 @@
 package caddyupstreamerrors_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"go/version"
 	"net/http"
 	"os"
 	"os/exec"
@@ -36,6 +38,7 @@ func TestMonitoringPack(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go command")
 	}
+	required := checkToolchain(t)
 	ok := testcaddy.HTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("fine")) }))
 	// a Caddy process of its own, built as xcaddy builds it: the metrics
 	// are process-wide, and this process's other tests count theirs
@@ -127,6 +130,9 @@ func TestMonitoringPack(t *testing.T) {
 	cmd.Env = append(os.Environ(), "CADDY_UPSTREAM_ERRORS_METRICS="+names, "CADDY_UPSTREAM_ERRORS_LABEL_VALUES="+valuesFile)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
+		if bytes.Contains(out, []byte("requires go >=")) {
+			t.Fatalf("%s\n%s", toolchainAdvice(required, goEnv(t, "GOVERSION"), goEnv(t, "GOTOOLCHAIN")), out)
+		}
 		t.Fatalf("monitoring tests: %v\n%s", err, out)
 	}
 	t.Logf("%s", out)
@@ -171,4 +177,82 @@ func labelValues(families map[string]*dto.MetricFamily) map[string]map[string][]
 	add("caddy_http_upstream_errors_total", "class", "4xx", "5xx")
 	add("caddy_http_upstream_errors_by_upstream_total", "status", statuses...)
 	return out
+}
+
+// checkToolchain fails at once, saying what to do, when the go command
+// cannot build monitoring/, whose go.mod requires a newer Go than the
+// Caddy module does (its Prometheus packages' minimum), and GOTOOLCHAIN
+// keeps it from fetching one. It returns the version required.
+func checkToolchain(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile("monitoring/go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	required := ""
+	for line := range strings.Lines(string(data)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "go "); ok {
+			required = v
+		}
+	}
+	if required == "" {
+		t.Fatal("monitoring/go.mod states no go version")
+	}
+	local, toolchain := goEnv(t, "GOVERSION"), goEnv(t, "GOTOOLCHAIN")
+	if toolchainBlocks(local, toolchain, required) {
+		t.Fatal(toolchainAdvice(required, local, toolchain))
+	}
+	return required
+}
+
+// toolchainBlocks reports whether go of version local, under GOTOOLCHAIN
+// toolchain, refuses a module that requires go >= required: it is older
+// and may not switch (local, or a named toolchain without +auto or
+// +path).
+func toolchainBlocks(local, toolchain, required string) bool {
+	if !version.IsValid(local) || version.Compare(local, "go"+required) >= 0 {
+		return false // a development build is left to go itself
+	}
+	return !strings.HasSuffix(toolchain, "auto") && !strings.HasSuffix(toolchain, "path")
+}
+
+// toolchainAdvice says why monitoring/ cannot be tested and what to do.
+func toolchainAdvice(required, local, toolchain string) string {
+	return fmt.Sprintf("monitoring/go.mod requires go >= %s (the minimum of the Prometheus packages its tests use), "+
+		"and the go command is %s with GOTOOLCHAIN=%s, which does not switch: install Go %s or newer, "+
+		"or run with GOTOOLCHAIN=auto so that go fetches it", required, local, toolchain, required)
+}
+
+// goEnv returns one value of `go env`.
+func goEnv(t *testing.T, name string) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", name).Output()
+	if err != nil {
+		t.Fatalf("go env %s: %v", name, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// The toolchain check fails exactly when go would refuse monitoring/.
+func TestToolchainBlocks(t *testing.T) {
+	for _, tc := range []struct {
+		local, toolchain string
+		blocks           bool
+	}{
+		{"go1.26.6", "local", true},
+		{"go1.26.0", "local", true},
+		{"go1.26.6", "go1.26.6", true},
+		{"go1.26.7", "local", false},
+		{"go1.26.8", "local", false},
+		{"go1.27.0", "local", false},
+		{"go1.26.6", "auto", false},
+		{"go1.26.6", "local+auto", false},
+		{"go1.26.6", "go1.26.6+auto", false},
+		{"go1.26.6", "path", false},
+		{"devel go1.27-abcdef", "local", false},
+	} {
+		if got := toolchainBlocks(tc.local, tc.toolchain, "1.26.7"); got != tc.blocks {
+			t.Errorf("go %s, GOTOOLCHAIN=%s: blocks %v, want %v", tc.local, tc.toolchain, got, tc.blocks)
+		}
+	}
 }
