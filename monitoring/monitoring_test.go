@@ -38,7 +38,7 @@ func exported(t *testing.T) map[string][]string {
 	if path == "" {
 		t.Skipf("%s is not set: run `go test ./...` at the repository root, which scrapes a real Caddy for it", MetricsEnv)
 	}
-	f, err := os.Open(path)
+	f, err := os.Open(path) //nolint:gosec // G703: the file TestMonitoringPack wrote for this run
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func exportedValues(t *testing.T) labelValueSets {
 	if path == "" {
 		t.Skipf("%s is not set: run `go test ./...` at the repository root, which writes it from a real Caddy's metrics and the cause table", LabelValuesEnv)
 	}
-	data, err := os.ReadFile(path)
+	data, err := os.ReadFile(path) //nolint:gosec // G703: the file TestMonitoringPack wrote for this run
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,6 +97,7 @@ func matchedValues(m *labels.Matcher) []string {
 	switch m.Type {
 	case labels.MatchEqual, labels.MatchNotEqual:
 		return []string{m.Value}
+	case labels.MatchRegexp, labels.MatchNotRegexp:
 	}
 	alts := strings.Split(m.Value, "|")
 	for _, a := range alts {
@@ -108,8 +109,8 @@ func matchedValues(m *labels.Matcher) []string {
 }
 
 // checkValues fails for a matcher that compares a label with a value no
-// series of its metric can have, such as cause="maintenence": the query
-// runs and stays empty, or its != keeps everything. A recorded series has
+// series of its metric can have, such as a misspelt cause: the query runs
+// and stays empty, or its != keeps everything. A recorded series has
 // the values of the series its rule reads (recorded).
 func checkValues(t *testing.T, what string, expr parser.Expr, values labelValueSets, recorded map[string][]string) {
 	t.Helper()
@@ -123,7 +124,7 @@ func checkValues(t *testing.T, what string, expr parser.Expr, values labelValueS
 			sources = from
 		}
 		for _, m := range vs.LabelMatchers {
-			if m.Name == labels.MetricName {
+			if m.Name == model.MetricNameLabel {
 				continue
 			}
 			for _, v := range matchedValues(m) {
@@ -388,5 +389,6 @@ func TestRuleNames(t *testing.T) {
 // The rules load and pass their unit tests (prometheus/rules_test.yml,
 // promtool's format), evaluated by Prometheus' own rule code.
 func TestRules(t *testing.T) {
+	t.Parallel()
 	ruleTest(t, "prometheus/rules_test.yml")
 }

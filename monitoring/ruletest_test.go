@@ -76,7 +76,7 @@ func ruleTest(t *testing.T, path string) {
 // ruleFiles (relative to path) every interval, in reverse order if set.
 func evalTest(t *testing.T, path string, ruleFiles []string, every time.Duration, tc unitTest, reverse bool) {
 	t.Helper()
-	var groups [][]rules.Rule
+	groups := make([][]rules.Rule, 0, len(ruleFiles))
 	for _, rf := range ruleFiles {
 		groups = append(groups, loadRules(t, filepath.Join(filepath.Dir(path), rf))...)
 	}
@@ -129,7 +129,7 @@ func evalTest(t *testing.T, path string, ruleFiles []string, every time.Duration
 		}
 		for _, i := range checks[at] {
 			c := tc.AlertRuleTests[i]
-			var want []string
+			want := make([]string, 0, len(c.ExpAlerts))
 			for _, e := range c.ExpAlerts {
 				l := maps.Clone(e.ExpLabels)
 				if l == nil {
@@ -173,7 +173,7 @@ func loadRules(t *testing.T, path string) [][]rules.Rule {
 	for _, err := range errs {
 		t.Fatal(err)
 	}
-	var out [][]rules.Rule
+	out := make([][]rules.Rule, 0, len(rgs.Groups))
 	for _, g := range rgs.Groups {
 		var rs []rules.Rule
 		for _, r := range g.Rules {
