@@ -46,8 +46,10 @@ type State struct {
 const maxName = 64
 
 // ValidateName checks a window name: 1 to 64 letters, digits, '.',
-// '-' or '_', starting with a letter or digit, so it is safe as a storage
-// key, a file name and a URL path segment.
+// '-' or '_', starting with a letter, so it is safe as a storage key, a
+// file name and a URL path segment, and never one of the digits-only
+// names file_system storage gives its temporary files while it writes a
+// key.
 func ValidateName(name string) error {
 	if name == "" {
 		return errors.New("a window name is required")
@@ -57,10 +59,10 @@ func ValidateName(name string) error {
 	}
 	for i, c := range name {
 		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case i > 0 && (c == '.' || c == '-' || c == '_'):
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case i > 0 && (c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_'):
 		default:
-			return fmt.Errorf("window name %q may hold only letters, digits, '.', '-' and '_', and must start with a letter or digit", name)
+			return fmt.Errorf("window name %q may hold only letters, digits, '.', '-' and '_', and must start with a letter", name)
 		}
 	}
 	return nil
@@ -106,9 +108,20 @@ func Store(ctx context.Context, s certmagic.Storage, name string, st State) erro
 	return s.Store(ctx, Key(name), b)
 }
 
-// List reads every window stored in s, by name. Keys that are not
-// a valid window are left out.
-func List(ctx context.Context, s certmagic.Storage) (map[string]State, error) {
+// Listed is a window as List found it: its state, or why it could not be
+// read.
+type Listed struct {
+	State State
+	// Err is why the window's key could not be read or parsed; State is
+	// then zero.
+	Err error
+}
+
+// List reads every window stored in s, by name. Keys that are not a
+// window's (among them the temporary files file_system storage writes a
+// key through) are left out; a window whose key cannot be read or parsed
+// is listed with the error, so one bad key does not hide the others.
+func List(ctx context.Context, s certmagic.Storage) (map[string]Listed, error) {
 	keys, err := s.List(ctx, strings.TrimSuffix(KeyPrefix, "/"), false)
 	if errors.Is(err, fs.ErrNotExist) {
 		keys, err = nil, nil
@@ -116,17 +129,18 @@ func List(ctx context.Context, s certmagic.Storage) (map[string]State, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]State, len(keys))
+	out := make(map[string]Listed, len(keys))
 	for _, k := range keys {
 		name := path.Base(k)
 		if ValidateName(name) != nil || Key(name) != k {
 			continue
 		}
 		st, err := Load(ctx, s, name)
-		if err != nil {
-			return nil, fmt.Errorf("window %q: %v", name, err)
+		if err != nil && ctx.Err() != nil {
+			// out of time: the rest would fail the same way
+			return nil, err
 		}
-		out[name] = st
+		out[name] = Listed{State: st, Err: err}
 	}
 	return out, nil
 }

@@ -2,8 +2,11 @@ package window
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,15 +14,19 @@ import (
 )
 
 func TestValidateWindowName(t *testing.T) {
-	for _, ok := range []string{"shop", "a", "Shop-2.eu_west", "0"} {
+	for _, ok := range []string{"shop", "a", "Shop-2.eu_west", "z9"} {
 		if err := ValidateName(ok); err != nil {
 			t.Errorf("%q: %v", ok, err)
 		}
 	}
-	for _, bad := range []string{"", ".", "..", ".shop", "-shop", "a/b", "../x", `a\b`, "a b", "shop%2F", "é", string(make([]byte, 65))} {
+	// digits-only names are those of file_system storage's temporary files
+	for _, bad := range []string{"", "0", "2357785124", "9shop", ".", "..", ".shop", "-shop", "_shop", "a/b", "../x", `a\b`, "a b", "shop%2F", "é", string(make([]byte, 65))} {
 		if err := ValidateName(bad); err == nil {
 			t.Errorf("%q: accepted", bad)
 		}
+	}
+	if err := ValidateName("1shop"); err == nil || !strings.Contains(err.Error(), "must start with a letter") {
+		t.Errorf("a name starting with a digit: %v, want an error saying it must start with a letter", err)
 	}
 }
 
@@ -48,18 +55,103 @@ func TestWindowStorageRoundTrip(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "upstream_errors", "maintenance", "shop")); err != nil {
 		t.Errorf("not under the documented key: %v", err)
 	}
-	// something else under the prefix
-	if err := os.WriteFile(filepath.Join(dir, "upstream_errors", "maintenance", ".hidden"), []byte("{}"), 0o600); err != nil {
-		t.Fatal(err)
+	// something else under the prefix, and what file_system storage
+	// writes a key through: a temporary file named with digits only
+	for _, name := range []string{".hidden", "2357785124"} {
+		if err := os.WriteFile(filepath.Join(dir, "upstream_errors", "maintenance", name), []byte(`{"on":true}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	all, err := List(ctx, s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != 2 || !all["shop"].On || !all["shop"].Until.Equal(until) || all["blog"].On {
+	if len(all) != 2 || !all["shop"].State.On || !all["shop"].State.Until.Equal(until) || all["blog"].State.On ||
+		all["shop"].Err != nil || all["blog"].Err != nil {
 		t.Errorf("listed %+v, want shop on until %s and blog off", all, until)
 	}
 	if _, err := Parse([]byte("garbage")); err == nil {
 		t.Error("garbage parsed as a state")
+	}
+}
+
+// A key that cannot be read or parsed is listed with its error beside the
+// good ones, instead of failing the list.
+func TestListBadKey(t *testing.T) {
+	dir := t.TempDir()
+	s := &certmagic.FileStorage{Path: dir}
+	ctx := context.Background()
+	if err := Store(ctx, s, "shop", State{On: true}); err != nil {
+		t.Fatal(err)
+	}
+	prefix := filepath.Join(dir, "upstream_errors", "maintenance")
+	if err := os.WriteFile(filepath.Join(prefix, "garbage"), []byte("not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(prefix, "dir"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	all, err := List(ctx, s)
+	if err != nil {
+		t.Fatalf("a bad key failed the whole list: %v", err)
+	}
+	if l := all["shop"]; !l.State.On || l.Err != nil {
+		t.Errorf("shop listed %+v, want on", l)
+	}
+	for _, bad := range []string{"garbage", "dir"} {
+		if l, ok := all[bad]; !ok || l.Err == nil || l.State != (State{}) {
+			t.Errorf("%s listed %+v (present: %v), want its error and no state", bad, l, ok)
+		}
+	}
+}
+
+// Lists racing writes never fail and never show what is not a window:
+// file_system storage writes each key through a temporary file in the
+// same directory, which a list may see, half-written or gone.
+func TestListWhileWriting(t *testing.T) {
+	s := &certmagic.FileStorage{Path: t.TempDir()}
+	ctx := context.Background()
+	names := []string{"shop", "blog", "api"}
+	for _, n := range names {
+		if err := Store(ctx, s, n, State{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const each = 200
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		failed = map[string]int{} // each kind of failure, how often
+	)
+	fail := func(format string, args ...any) {
+		mu.Lock()
+		failed[fmt.Sprintf(format, args...)]++
+		mu.Unlock()
+	}
+	for i := range each {
+		wg.Go(func() {
+			if err := Store(ctx, s, names[i%len(names)], State{On: i%2 == 0, Changed: time.Now()}); err != nil {
+				fail("store failed: %v", err)
+			}
+		})
+		wg.Go(func() {
+			all, err := List(ctx, s)
+			if err != nil {
+				fail("list failed: %v", err)
+				return
+			}
+			for name, l := range all {
+				switch {
+				case name != "shop" && name != "blog" && name != "api":
+					fail("listed a window that is not one")
+				case l.Err != nil:
+					fail("listed %s with an error: %v", name, l.Err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for what, n := range failed {
+		t.Errorf("%s (%d times)", what, n)
 	}
 }
