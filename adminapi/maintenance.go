@@ -30,6 +30,10 @@ func init() {
 //	DELETE /upstream_errors/maintenance/<window>  off
 //	GET    /upstream_errors/maintenance           every stored window, by name
 //	GET    /upstream_errors/maintenance/<window>  one window
+//
+// Each answer says whether a handler of this process follows the window:
+// a name with no such handler is still switched, since a node's admin API
+// may serve a fleet whose sites run elsewhere, but a typo shows.
 type Maintenance struct{}
 
 // CaddyModule returns the Caddy module information.
@@ -69,14 +73,17 @@ type WindowStatus struct {
 	*window.State
 	// Key is the storage key the window is kept under.
 	Key string `json:"key"`
+	// Followed is true when a handler of this Caddy process follows the
+	// window; false for a name no site here is configured with.
+	Followed bool `json:"followed"`
 	// Error is why the window's key could not be read or parsed, in a
 	// list; the other windows are listed as usual.
 	Error string `json:"error,omitempty"`
 }
 
-// status is the API's view of the window named name in state st.
-func status(name string, st window.State) WindowStatus {
-	return WindowStatus{Window: name, State: &st, Key: window.Key(name)}
+// windowStatus is the API's view of the window named name in state st.
+func windowStatus(name string, st window.State) WindowStatus {
+	return WindowStatus{Window: name, State: &st, Key: window.Key(name), Followed: window.Followed(name)}
 }
 
 // maxRequestBody bounds a PUT's body.
@@ -97,7 +104,7 @@ func (m *Maintenance) serveList(w http.ResponseWriter, r *http.Request) error {
 	}
 	list := make([]WindowStatus, 0, len(all))
 	for name, l := range all {
-		ws := status(name, l.State)
+		ws := windowStatus(name, l.State)
 		if l.Err != nil {
 			ws.State, ws.Error = nil, l.Err.Error()
 		}
@@ -122,7 +129,7 @@ func (m *Maintenance) serveWindow(w http.ResponseWriter, r *http.Request) error 
 		if st, err = window.Load(ctx, s, name); err != nil {
 			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: fmt.Errorf("reading window %q from storage: %v", name, err)}
 		}
-		return writeJSON(w, status(name, st))
+		return writeJSON(w, windowStatus(name, st))
 	case http.MethodPut:
 		now := time.Now()
 		until, err := readUntil(r.Body, now)
@@ -138,7 +145,7 @@ func (m *Maintenance) serveWindow(w http.ResponseWriter, r *http.Request) error 
 	if err := window.Store(ctx, s, name, st); err != nil {
 		return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: fmt.Errorf("writing window %q to storage: %v", name, err)}
 	}
-	return writeJSON(w, status(name, st))
+	return writeJSON(w, windowStatus(name, st))
 }
 
 // readUntil reads a PUT's optional body into the announced end; zero when

@@ -75,6 +75,38 @@ func winList(t *testing.T, c *testcaddy.Caddy) map[string]winStatus {
 
 const winSite = "upstream_errors {\n\tmaintenance {\n\t\twindow shop\n\t}\n}\nrespond up"
 
+// Each answer says whether a handler of this process follows the window,
+// so switching a name no site uses (a typo) shows, though it still works
+// for a fleet whose sites run elsewhere.
+func TestWindowFollowed(t *testing.T) {
+	c, _ := winCaddy(t, winSite)
+	for _, tc := range []struct {
+		method, name string
+		followed     bool
+	}{
+		{"PUT", "shop", true},
+		{"GET", "shop", true},
+		{"PUT", "shpo", false},
+		{"GET", "shpo", false},
+		{"DELETE", "shpo", false},
+		{"DELETE", "shop", true},
+	} {
+		if st := winOne(t, c, tc.method, tc.name); st["followed"] != tc.followed {
+			t.Errorf("%s %s: followed %v, want %v (%v)", tc.method, tc.name, st["followed"], tc.followed, st)
+		}
+	}
+	list := winList(t, c)
+	if list["shop"]["followed"] != true || list["shpo"]["followed"] != false {
+		t.Errorf("list %v: want shop followed and shpo not", list)
+	}
+
+	// a config without the window follows it no more
+	c.Reload("respond up")
+	if st := winOne(t, c, "GET", "shop"); st["followed"] != false {
+		t.Errorf("after a reload dropping the window: followed %v, want false", st["followed"])
+	}
+}
+
 // One key that cannot be read or parsed is listed with its error beside
 // the others, which are listed as usual; keys that are not a window's,
 // such as file_system storage's digits-only temporary files, are not
@@ -95,8 +127,8 @@ func TestWindowListBadKeys(t *testing.T) {
 	if len(list) != 3 {
 		t.Errorf("listed %v, want shop, garbage and folder", list)
 	}
-	if st := list["shop"]; st["on"] != true || st["error"] != nil {
-		t.Errorf("shop listed %v, want on, no error", st)
+	if st := list["shop"]; st["on"] != true || st["followed"] != true || st["error"] != nil {
+		t.Errorf("shop listed %v, want on, followed, no error", st)
 	}
 	for _, bad := range []string{"garbage", "folder"} {
 		st := list[bad]

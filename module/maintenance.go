@@ -227,7 +227,7 @@ func (w *maintenanceWatch) close() {
 	w.stopOnce.Do(func() {
 		close(w.stop)
 		if w.stored != nil {
-			w.stored.release()
+			w.stored.release(w.logger)
 		}
 	})
 	w.done.Wait()

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/certmagic"
@@ -68,14 +69,23 @@ func ValidateName(name string) error {
 	return nil
 }
 
-// maxState bounds what is parsed of a stored state.
+// maxState bounds a stored state: what is read of it and what is parsed.
 const maxState = 4096
+
+// checkSize refuses a stored state of size bytes that is too long to be
+// one, before it is read.
+func checkSize(size int64) error {
+	if size > maxState {
+		return fmt.Errorf("stored state is %d bytes, longer than %d", size, maxState)
+	}
+	return nil
+}
 
 // Parse decodes a stored state.
 func Parse(b []byte) (State, error) {
 	var st State
-	if len(b) > maxState {
-		return st, fmt.Errorf("stored state is longer than %d bytes", maxState)
+	if err := checkSize(int64(len(b))); err != nil {
+		return st, err
 	}
 	if err := json.Unmarshal(b, &st); err != nil {
 		return State{}, fmt.Errorf("stored state is not valid JSON: %v", err)
@@ -84,9 +94,22 @@ func Parse(b []byte) (State, error) {
 }
 
 // Load reads the window named name from s; a window without a key
-// is off.
+// is off. The key's size is looked at first, so a value too long to be a
+// state is refused without being read; a storage that reports a size of
+// 0 (unknown) has the value read, and refused after.
 func Load(ctx context.Context, s certmagic.Storage, name string) (State, error) {
-	b, err := s.Load(ctx, Key(name))
+	key := Key(name)
+	info, err := s.Stat(ctx, key)
+	if errors.Is(err, fs.ErrNotExist) {
+		return State{}, nil
+	}
+	if err != nil {
+		return State{}, err
+	}
+	if err := checkSize(info.Size); err != nil {
+		return State{}, err
+	}
+	b, err := s.Load(ctx, key)
 	if errors.Is(err, fs.ErrNotExist) {
 		return State{}, nil
 	}
@@ -143,4 +166,37 @@ func List(ctx context.Context, s certmagic.Storage) (map[string]Listed, error) {
 		out[name] = Listed{State: st, Err: err}
 	}
 	return out, nil
+}
+
+// followed counts, by window name, the readers of this process following
+// a window for its handlers.
+var followed struct {
+	sync.Mutex
+	n map[string]int
+}
+
+// Follow records that a handler of this process follows the window named
+// name, until the returned function is called (once).
+func Follow(name string) (unfollow func()) {
+	followed.Lock()
+	defer followed.Unlock()
+	if followed.n == nil {
+		followed.n = make(map[string]int)
+	}
+	followed.n[name]++
+	return sync.OnceFunc(func() {
+		followed.Lock()
+		defer followed.Unlock()
+		if followed.n[name]--; followed.n[name] <= 0 {
+			delete(followed.n, name)
+		}
+	})
+}
+
+// Followed reports whether a handler of this process follows the window
+// named name.
+func Followed(name string) bool {
+	followed.Lock()
+	defer followed.Unlock()
+	return followed.n[name] > 0
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,6 +106,56 @@ func TestListBadKey(t *testing.T) {
 	}
 }
 
+// counting is a file_system storage counting the reads of values.
+type counting struct {
+	certmagic.FileStorage
+	loads atomic.Int64
+}
+
+func (c *counting) Load(ctx context.Context, key string) ([]byte, error) {
+	c.loads.Add(1)
+	return c.FileStorage.Load(ctx, key)
+}
+
+// A value too long to be a state is refused by its size, without being
+// read; a storage that does not know the size has it read and refused.
+func TestLoadRefusesLongValueUnread(t *testing.T) {
+	s := &counting{FileStorage: certmagic.FileStorage{Path: t.TempDir()}}
+	ctx := context.Background()
+	long := fmt.Appendf(nil, `{"on":true,"pad":"%s"}`, strings.Repeat("x", maxState))
+	if err := s.Store(ctx, Key("shop"), long); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(ctx, s, "shop")
+	if want := fmt.Sprintf("stored state is %d bytes, longer than %d", len(long), maxState); err == nil || err.Error() != want {
+		t.Errorf("Load: %v, want %q", err, want)
+	}
+	if n := s.loads.Load(); n != 0 {
+		t.Errorf("the long value was read %d times, want never", n)
+	}
+	all, err := List(ctx, s)
+	if err != nil || all["shop"].Err == nil {
+		t.Errorf("listed %+v, %v; want shop with an error", all, err)
+	}
+	if n := s.loads.Load(); n != 0 {
+		t.Errorf("listing read the long value %d times, want never", n)
+	}
+
+	unknown := &sizeUnknown{FileStorage: s.FileStorage}
+	if _, err := Load(ctx, unknown, "shop"); err == nil || !strings.Contains(err.Error(), "longer than") {
+		t.Errorf("with the size unknown: %v, want the value refused once read", err)
+	}
+}
+
+// sizeUnknown is a storage whose Stat reports no size.
+type sizeUnknown struct{ certmagic.FileStorage }
+
+func (s *sizeUnknown) Stat(ctx context.Context, key string) (certmagic.KeyInfo, error) {
+	info, err := s.FileStorage.Stat(ctx, key)
+	info.Size = 0
+	return info, err
+}
+
 // Lists racing writes never fail and never show what is not a window:
 // file_system storage writes each key through a temporary file in the
 // same directory, which a list may see, half-written or gone.
@@ -153,5 +204,24 @@ func TestListWhileWriting(t *testing.T) {
 	wg.Wait()
 	for what, n := range failed {
 		t.Errorf("%s (%d times)", what, n)
+	}
+}
+
+// Followed tells, by name, whether something follows a window until it
+// stops, counting each follower.
+func TestFollowed(t *testing.T) {
+	if Followed("followed-test") {
+		t.Fatal("followed before anyone follows it")
+	}
+	a := Follow("followed-test")
+	b := Follow("followed-test")
+	a()
+	a() // once only
+	if !Followed("followed-test") || Followed("followed-test2") {
+		t.Error("one follower left: want followed, and no other name")
+	}
+	b()
+	if Followed("followed-test") {
+		t.Error("followed after the last follower stopped")
 	}
 }
