@@ -426,6 +426,11 @@ func (w *maintenanceWatch) allows(r *http.Request) bool {
 // does in time, serveMaintenance reports false and r goes on as usual.
 func (h *Handler) serveMaintenance(w http.ResponseWriter, r *http.Request, win *maintenanceWindow) bool {
 	win, left := h.maintenance.wait(r, win)
+	if win != nil || left {
+		// this handler answers, logs and counts: an upstream_errors
+		// further out leaves it alone
+		coverOuter(w)
+	}
 	if left {
 		// as the proxy records a client that left: not an upstream error
 		w.WriteHeader(statusClientClosed)
