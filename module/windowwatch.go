@@ -75,7 +75,8 @@ type storedWindow struct {
 
 	unfollow func()
 	ready    chan struct{} // closed after the first read
-	stop     chan struct{}
+	stop     chan struct{} // tells the reads to stop
+	stopped  chan struct{} // closed once they have: the state is final
 	done     sync.WaitGroup
 }
 
@@ -123,6 +124,7 @@ func acquireStoredWindow(s certmagic.Storage, name string, logger *zap.Logger) *
 		unfollow: window.Follow(name),
 		ready:    make(chan struct{}),
 		stop:     make(chan struct{}),
+		stopped:  make(chan struct{}),
 	}
 	w.logger.Store(logger)
 	if storedWindows.m == nil {
@@ -162,7 +164,26 @@ func (w *storedWindow) release(logger *zap.Logger) {
 		w.unfollow()
 		close(w.stop)
 		w.done.Wait()
+		close(w.stopped)
 	}
+}
+
+// runningStoredWindow returns a reader of the window named name that has
+// read it and still runs, or nil: after a reload, the new config's.
+func runningStoredWindow(name string) *storedWindow {
+	storedWindows.Lock()
+	defer storedWindows.Unlock()
+	for k, w := range storedWindows.m {
+		if k.name != name {
+			continue
+		}
+		select {
+		case <-w.ready:
+			return w
+		default:
+		}
+	}
+	return nil
 }
 
 // run reads the window every period until stopped.
