@@ -30,6 +30,10 @@ func init() {
 //	DELETE /upstream_errors/maintenance/<window>  off
 //	GET    /upstream_errors/maintenance           every stored window, by name
 //	GET    /upstream_errors/maintenance/<window>  one window
+//
+// Each answer says whether a handler of this process follows the window:
+// a name with no such handler is still switched, since a node's admin API
+// may serve a fleet whose sites run elsewhere, but a typo shows.
 type Maintenance struct{}
 
 // CaddyModule returns the Caddy module information.
@@ -62,10 +66,24 @@ type MaintenanceRequest struct {
 
 // WindowStatus is one window as the API reports it.
 type WindowStatus struct {
+	// Window is the window's name.
 	Window string `json:"window"`
-	window.State
+	// State is the window's stored state; nil, and left out, for a window
+	// whose key could not be read or parsed.
+	*window.State
 	// Key is the storage key the window is kept under.
 	Key string `json:"key"`
+	// Followed is true when a handler of this Caddy process follows the
+	// window; false for a name no site here is configured with.
+	Followed bool `json:"followed"`
+	// Error is why the window's key could not be read or parsed, in a
+	// list; the other windows are listed as usual.
+	Error string `json:"error,omitempty"`
+}
+
+// windowStatus is the API's view of the window named name in state st.
+func windowStatus(name string, st window.State) WindowStatus {
+	return WindowStatus{Window: name, State: &st, Key: window.Key(name), Followed: window.Followed(name)}
 }
 
 // maxRequestBody bounds a PUT's body.
@@ -85,8 +103,12 @@ func (m *Maintenance) serveList(w http.ResponseWriter, r *http.Request) error {
 		return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: fmt.Errorf("reading windows from storage: %v", err)}
 	}
 	list := make([]WindowStatus, 0, len(all))
-	for name, st := range all {
-		list = append(list, WindowStatus{Window: name, State: st, Key: window.Key(name)})
+	for name, l := range all {
+		ws := windowStatus(name, l.State)
+		if l.Err != nil {
+			ws.State, ws.Error = nil, l.Err.Error()
+		}
+		list = append(list, ws)
 	}
 	sortStatuses(list)
 	return writeJSON(w, list)
@@ -107,7 +129,7 @@ func (m *Maintenance) serveWindow(w http.ResponseWriter, r *http.Request) error 
 		if st, err = window.Load(ctx, s, name); err != nil {
 			return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: fmt.Errorf("reading window %q from storage: %v", name, err)}
 		}
-		return writeJSON(w, WindowStatus{Window: name, State: st, Key: window.Key(name)})
+		return writeJSON(w, windowStatus(name, st))
 	case http.MethodPut:
 		now := time.Now()
 		until, err := readUntil(r.Body, now)
@@ -123,7 +145,7 @@ func (m *Maintenance) serveWindow(w http.ResponseWriter, r *http.Request) error 
 	if err := window.Store(ctx, s, name, st); err != nil {
 		return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: fmt.Errorf("writing window %q to storage: %v", name, err)}
 	}
-	return writeJSON(w, WindowStatus{Window: name, State: st, Key: window.Key(name)})
+	return writeJSON(w, windowStatus(name, st))
 }
 
 // readUntil reads a PUT's optional body into the announced end; zero when

@@ -67,7 +67,7 @@ func TestJSONConfigErrors(t *testing.T) {
 		{`"members": {"title": "x"}`, invalid + `members: "title" must be a new, non-empty name; [type title status detail instance cause request_id] are the module's own`},
 		{`"maintenance": {}`, invalid + `maintenance: window or file: a named window or a flag file is required`},
 		{`"maintenance": {"allow": ["10.0.0.0/8"]}`, invalid + `maintenance: window or file: a named window or a flag file is required`},
-		{`"maintenance": {"window": "../shop"}`, invalid + `maintenance: window: window name "../shop" may hold only letters, digits, '.', '-' and '_', and must start with a letter or digit`},
+		{`"maintenance": {"window": "../shop"}`, invalid + `maintenance: window: window name "../shop" may hold only letters, digits, '.', '-' and '_', and must start with a letter`},
 		{`"maintenance": {"window": "shop", "hold": "-1s"}`, invalid + `maintenance: hold: -1s must not be negative`},
 		{`"maintenance": {"window": "shop", "hold": "6m"}`, invalid + `maintenance: hold: 6m0s is longer than the maximum, 5m0s`},
 		{`"maintenance": {"window": "shop", "hold_max": -1}`, invalid + `maintenance: hold_max: -1 must not be negative`},

@@ -227,7 +227,7 @@ func (w *maintenanceWatch) close() {
 	w.stopOnce.Do(func() {
 		close(w.stop)
 		if w.stored != nil {
-			w.stored.release()
+			w.stored.release(w.logger)
 		}
 	})
 	w.done.Wait()
@@ -342,9 +342,14 @@ func (w *maintenanceWatch) covering(r *http.Request) *maintenanceWindow {
 // current returns the window in progress, from the file or storage; with
 // both on, the one announcing the later end.
 func (w *maintenanceWatch) current() *maintenanceWindow {
+	return w.currentWith(w.stored)
+}
+
+// currentWith is current with the named window read by stored.
+func (w *maintenanceWatch) currentWith(stored *storedWindow) *maintenanceWindow {
 	win := w.window.Load()
-	if w.stored != nil {
-		if s := w.stored.state.Load(); s != nil && (win == nil || s.end.After(win.end)) {
+	if stored != nil {
+		if s := stored.state.Load(); s != nil && (win == nil || s.end.After(win.end)) {
 			win = s
 		}
 	}
@@ -367,6 +372,14 @@ func (w *maintenanceWatch) exempt(r *http.Request) bool {
 // wait holds r while win lasts, for up to the hold, if fewer than holdMax
 // requests are held. It returns the window still in progress (nil when it
 // ended in time) and whether the client left while held.
+//
+// A reload does not cut the hold short: the named window's reader, shared
+// with the new config, keeps running, and after it a new config's reader
+// of the same window is followed. Only when nothing in the process reads
+// the window any more (or the flag file, which only the replaced handler
+// checked, is on) can the window no longer end, and r is answered at once.
+// The hold's timer bounds the wait in every case, and with it how long a
+// held request delays the old server's shutdown.
 func (w *maintenanceWatch) wait(r *http.Request, win *maintenanceWindow) (*maintenanceWindow, bool) {
 	if w.hold <= 0 {
 		return win, false
@@ -378,25 +391,34 @@ func (w *maintenanceWatch) wait(r *http.Request, win *maintenanceWindow) (*maint
 	defer heldRequests.Add(-1)
 	timer := time.NewTimer(w.hold)
 	defer timer.Stop()
-	var stored <-chan struct{}
+	replaced, reader := w.stop, w.stored
 	for {
-		// channels first, so a change right after current is not missed
+		// channels first, so a change right after currentWith is not missed
 		file := w.window.changes()
-		if w.stored != nil {
-			stored = w.stored.state.changes()
+		var stored, readerStopped <-chan struct{}
+		if reader != nil {
+			stored, readerStopped = reader.state.changes(), reader.stopped
 		}
-		if win = w.current(); win == nil {
+		if win = w.currentWith(reader); win == nil {
 			return nil, false
 		}
 		select {
 		case <-file:
 		case <-stored:
 		case <-timer.C:
-			return w.current(), false
-		case <-w.stop:
-			// a reload replaced the handler: nothing follows the window
-			// for this one any more, so waiting on cannot end early
-			return w.current(), false
+			return w.currentWith(reader), false
+		case <-replaced:
+			// a reload replaced the handler: its file is checked no more
+			replaced = nil
+			if reader == nil || w.window.Load() != nil {
+				return win, false
+			}
+		case <-readerStopped:
+			// the handlers using it are all gone; a new config's reader
+			// of the window carries on
+			if reader = runningStoredWindow(reader.name); reader == nil {
+				return win, false
+			}
 		case <-r.Context().Done():
 			return win, true
 		}
@@ -426,6 +448,11 @@ func (w *maintenanceWatch) allows(r *http.Request) bool {
 // does in time, serveMaintenance reports false and r goes on as usual.
 func (h *Handler) serveMaintenance(w http.ResponseWriter, r *http.Request, win *maintenanceWindow) bool {
 	win, left := h.maintenance.wait(r, win)
+	if win != nil || left {
+		// this handler answers, logs and counts: an upstream_errors
+		// further out leaves it alone
+		coverOuter(w)
+	}
 	if left {
 		// as the proxy records a client that left: not an upstream error
 		w.WriteHeader(statusClientClosed)

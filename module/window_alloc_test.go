@@ -1,7 +1,9 @@
 package upstreamerrors
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -14,30 +16,47 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-upstream-errors/caddy-upstream-errors/internal/window"
 )
 
-// windowSetup is passThroughSetup with a named window (off), bypass
-// matchers and a hold configured, watched as Provision watches it.
-func windowSetup(tb testing.TB) (*Handler, *nopResponseWriter, *http.Request) {
-	h, w, req := passThroughSetup(tb)
-	m := &Maintenance{Window: "shop", Hold: caddy.Duration(10 * time.Second)}
-	bypass := caddyhttp.MatcherSets{caddyhttp.MatcherSet{caddyhttp.MatchPath{"/healthz"}}}
-	watch, err := newMaintenanceWatch(m, bypass, &certmagic.FileStorage{Path: tb.TempDir()}, zap.NewNop())
+// windowHandlerJSON is a handler with a named window (off), bypass
+// matchers and a hold configured.
+const windowHandlerJSON = `{"maintenance": {"window": "shop", "hold": "10s", "bypass": [{"path": ["/healthz"]}]}}`
+
+// windowSetup is passThroughSetup for a handler loaded from
+// windowHandlerJSON as Caddy loads one: decoded, provisioned (with the
+// storage of a running config, a file_system storage returned here) and
+// validated.
+func windowSetup(tb testing.TB) (*Handler, *nopResponseWriter, *http.Request, *certmagic.FileStorage) {
+	store := &certmagic.FileStorage{Path: tb.TempDir()}
+	cfg := fmt.Sprintf(`{"admin": {"disabled": true}, "storage": {"module": "file_system", "root": %q},
+		"logging": {"logs": {"default": {"writer": {"output": "discard"}}}}}`, store.Path)
+	if err := caddy.Load([]byte(cfg), true); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = caddy.Stop() })
+	ctx, cancel := caddy.NewContext(caddy.ActiveContext())
+	// cancel cleans up the modules ctx loaded, the handler among them
+	tb.Cleanup(cancel)
+	mod, err := ctx.LoadModuleByID("http.handlers.upstream_errors", json.RawMessage(windowHandlerJSON))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(watch.close)
-	h.maintenance = watch
-	return h, w, req
+	h := mod.(*Handler)
+	w := &nopResponseWriter{hdr: make(http.Header)}
+	req := caddyhttp.PrepareRequest(httptest.NewRequest(http.MethodGet, "/ok", nil), caddy.NewReplacer(), w, new(caddyhttp.Server))
+	return h, w, req, store
 }
 
 // A named window that is off costs a request nothing: no storage read, no
-// allocation.
+// allocation. The handler is provisioned from its JSON config, and then
+// shown to follow the window it was provisioned with.
 func TestWindowOffAllocations(t *testing.T) {
 	if raceEnabled() {
 		t.Skip("the race detector makes sync.Pool drop items at random")
 	}
-	h, w, req := windowSetup(t)
+	h, w, req, store := windowSetup(t)
 	bare, wrapped := allocsAround(t, h, w, req, passThroughNext, nil)
 	if w.status != http.StatusOK {
 		t.Fatalf("status %d, want 200", w.status)
@@ -45,12 +64,23 @@ func TestWindowOffAllocations(t *testing.T) {
 	if extra := wrapped - bare; extra != 0 {
 		t.Errorf("pass-through with a named window off costs %v allocations per request beyond the next handler's (%v); want 0", extra, bare)
 	}
+
+	// the window measured is the one configured: on, it answers 503
+	if err := window.Store(context.Background(), store, "shop", window.State{On: true}); err != nil {
+		t.Fatal(err)
+	}
+	// (the request would be held: what ServeHTTP asks is enough)
+	for deadline := time.Now().Add(10 * time.Second); h.maintenance.covering(req) == nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the provisioned handler never followed its window on")
+		}
+	}
 }
 
 // BenchmarkWindowOff is BenchmarkHandlerOverhead's module route with a
 // named window configured and off.
 func BenchmarkWindowOff(b *testing.B) {
-	h, w, req := windowSetup(b)
+	h, w, req, _ := windowSetup(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		w.reset()

@@ -1,11 +1,10 @@
 package upstreamerrors
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"io/fs"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,33 +55,42 @@ func (s *windowState) changes() <-chan struct{} {
 const storageReadTimeout = 5 * time.Second
 
 // storedWindow follows one named window in one storage for the whole
-// process: every handler configured with the window shares it, so the
-// storage is read at most once a period per process and window, never per
-// request.
+// process: every handler configured with the window in that storage
+// shares it, across reloads too, so the storage is read at most once a
+// period per process and window, never per request.
 type storedWindow struct {
 	name    string
 	storage certmagic.Storage
-	logger  *zap.Logger
 	state   windowState
+	// logger is that of the newest handler using the window, so after a
+	// reload its problems are logged where the running config says.
+	logger atomic.Pointer[zap.Logger]
 
-	// only the reading goroutine (or acquire, before it starts) uses these
-	last    []byte
-	read    bool // a read has succeeded since the process started
+	// only the reading goroutine (or acquire, before it starts) uses it
 	failing bool
 
-	refs  int           // under storedWindows' lock
-	ready chan struct{} // closed after the first read
-	stop  chan struct{}
-	done  sync.WaitGroup
+	// under storedWindows' lock
+	key   storedWindowKey
+	users []*zap.Logger // the loggers of the handlers using it, oldest first
+
+	unfollow func()
+	ready    chan struct{} // closed after the first read
+	stop     chan struct{} // tells the reads to stop
+	stopped  chan struct{} // closed once they have: the state is final
+	done     sync.WaitGroup
 }
 
-// storedWindowKey identifies a storedWindow: the storage value itself when
-// it can be compared (certmagic's FileStorage is a pointer), else the
+// storedWindowKey identifies a storedWindow: the storage's directory for
+// file_system (each config builds its own FileStorage for the same
+// files), else the storage value itself when it can be compared, else the
 // handler's own, so an uncomparable storage module still works.
 type storedWindowKey struct {
 	storage any
 	name    string
 }
+
+// fileStorageKey is a file_system storage's identity in storedWindowKey.
+type fileStorageKey string
 
 var storedWindows struct {
 	sync.Mutex
@@ -91,22 +99,34 @@ var storedWindows struct {
 
 // acquireStoredWindow returns the process's follower of window name in s,
 // starting one (with a first read, so the first request already sees the
-// stored state) if there is none. Each call needs a release.
+// stored state) if there is none. It logs through logger from now on.
+// Each call needs a release with the same logger.
 func acquireStoredWindow(s certmagic.Storage, name string, logger *zap.Logger) *storedWindow {
-	var key storedWindowKey
-	if t := reflect.TypeOf(s); t != nil && t.Comparable() {
-		key = storedWindowKey{s, name}
-	} else {
-		key = storedWindowKey{new(byte), name}
+	key := storedWindowKey{new(byte), name}
+	if files, ok := s.(*certmagic.FileStorage); ok && files != nil {
+		key.storage = fileStorageKey(filepath.Clean(files.Path))
+	} else if t := reflect.TypeOf(s); t != nil && t.Comparable() {
+		key.storage = s
 	}
 	storedWindows.Lock()
 	if w := storedWindows.m[key]; w != nil {
-		w.refs++
+		w.users = append(w.users, logger)
+		w.logger.Store(logger)
 		storedWindows.Unlock()
 		<-w.ready
 		return w
 	}
-	w := &storedWindow{name: name, storage: s, logger: logger, refs: 1, stop: make(chan struct{}), ready: make(chan struct{})}
+	w := &storedWindow{
+		name:     name,
+		storage:  s,
+		key:      key,
+		users:    []*zap.Logger{logger},
+		unfollow: window.Follow(name),
+		ready:    make(chan struct{}),
+		stop:     make(chan struct{}),
+		stopped:  make(chan struct{}),
+	}
+	w.logger.Store(logger)
 	if storedWindows.m == nil {
 		storedWindows.m = make(map[storedWindowKey]*storedWindow)
 	}
@@ -122,23 +142,48 @@ func acquireStoredWindow(s certmagic.Storage, name string, logger *zap.Logger) *
 	return w
 }
 
-// release drops one reference, stopping the reads with the last one.
-func (w *storedWindow) release() {
+// release drops the reference of the handler logging through logger,
+// stopping the reads with the last one. The newest handler left logs the
+// reads' problems.
+func (w *storedWindow) release(logger *zap.Logger) {
 	storedWindows.Lock()
-	w.refs--
-	last := w.refs == 0
-	if last {
-		for k, v := range storedWindows.m {
-			if v == w {
-				delete(storedWindows.m, k)
-			}
+	for i, l := range slices.Backward(w.users) {
+		if l == logger {
+			w.users = slices.Delete(w.users, i, i+1)
+			break
 		}
+	}
+	last := len(w.users) == 0
+	if last {
+		delete(storedWindows.m, w.key)
+	} else {
+		w.logger.Store(w.users[len(w.users)-1])
 	}
 	storedWindows.Unlock()
 	if last {
+		w.unfollow()
 		close(w.stop)
 		w.done.Wait()
+		close(w.stopped)
 	}
+}
+
+// runningStoredWindow returns a reader of the window named name that has
+// read it and still runs, or nil: after a reload, the new config's.
+func runningStoredWindow(name string) *storedWindow {
+	storedWindows.Lock()
+	defer storedWindows.Unlock()
+	for k, w := range storedWindows.m {
+		if k.name != name {
+			continue
+		}
+		select {
+		case <-w.ready:
+			return w
+		default:
+		}
+	}
+	return nil
 }
 
 // run reads the window every period until stopped.
@@ -156,46 +201,34 @@ func (w *storedWindow) run(period time.Duration) {
 	}
 }
 
-// check reads the window and publishes it. On a failed read the last state
-// read stays (none at all: requests are served), with one WARN when reads
-// start failing and one INFO when they work again.
+// check reads the window and publishes it. On a failed read (a value too
+// long to be a state is not read at all) the last state read stays (none
+// at all: requests are served), with one WARN when reads start failing
+// and one INFO when they work again.
 func (w *storedWindow) check() {
 	ctx, cancel := context.WithTimeout(context.Background(), storageReadTimeout)
 	defer cancel()
-	b, err := w.storage.Load(ctx, window.Key(w.name))
-	var st window.State
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		b, err = nil, nil
-	case err == nil && w.read && bytes.Equal(b, w.last):
-		w.recovered()
-		return
-	case err == nil:
-		st, err = window.Parse(b)
-	}
+	st, err := window.Load(ctx, w.storage, w.name)
 	if err != nil {
 		if !w.failing {
 			w.failing = true
-			w.logger.Warn("maintenance window cannot be read from storage; keeping its last state",
+			w.logger.Load().Warn("maintenance window cannot be read from storage; keeping its last state",
 				zap.String("window", w.name), zap.String("key", window.Key(w.name)),
 				zap.Bool("on", w.state.Load() != nil), zap.Error(err))
 		}
 		return
 	}
-	w.recovered()
-	w.read, w.last = true, b
-	if !st.On {
-		w.state.Store(nil)
-		return
-	}
-	w.state.Store(&maintenanceWindow{end: st.Until})
-}
-
-// recovered logs once that reads work again after failing.
-func (w *storedWindow) recovered() {
 	if w.failing {
 		w.failing = false
-		w.logger.Info("maintenance window read from storage again",
+		w.logger.Load().Info("maintenance window read from storage again",
 			zap.String("window", w.name), zap.String("key", window.Key(w.name)))
+	}
+	switch cur := w.state.Load(); {
+	case !st.On:
+		w.state.Store(nil)
+	case cur == nil || !cur.end.Equal(st.Until):
+		// an unchanged window keeps its value, so held requests are not
+		// woken for nothing
+		w.state.Store(&maintenanceWindow{end: st.Until})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/certmagic"
@@ -46,8 +47,10 @@ type State struct {
 const maxName = 64
 
 // ValidateName checks a window name: 1 to 64 letters, digits, '.',
-// '-' or '_', starting with a letter or digit, so it is safe as a storage
-// key, a file name and a URL path segment.
+// '-' or '_', starting with a letter, so it is safe as a storage key, a
+// file name and a URL path segment, and never one of the digits-only
+// names file_system storage gives its temporary files while it writes a
+// key.
 func ValidateName(name string) error {
 	if name == "" {
 		return errors.New("a window name is required")
@@ -57,23 +60,32 @@ func ValidateName(name string) error {
 	}
 	for i, c := range name {
 		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case i > 0 && (c == '.' || c == '-' || c == '_'):
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case i > 0 && (c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_'):
 		default:
-			return fmt.Errorf("window name %q may hold only letters, digits, '.', '-' and '_', and must start with a letter or digit", name)
+			return fmt.Errorf("window name %q may hold only letters, digits, '.', '-' and '_', and must start with a letter", name)
 		}
 	}
 	return nil
 }
 
-// maxState bounds what is parsed of a stored state.
+// maxState bounds a stored state: what is read of it and what is parsed.
 const maxState = 4096
+
+// checkSize refuses a stored state of size bytes that is too long to be
+// one, before it is read.
+func checkSize(size int64) error {
+	if size > maxState {
+		return fmt.Errorf("stored state is %d bytes, longer than %d", size, maxState)
+	}
+	return nil
+}
 
 // Parse decodes a stored state.
 func Parse(b []byte) (State, error) {
 	var st State
-	if len(b) > maxState {
-		return st, fmt.Errorf("stored state is longer than %d bytes", maxState)
+	if err := checkSize(int64(len(b))); err != nil {
+		return st, err
 	}
 	if err := json.Unmarshal(b, &st); err != nil {
 		return State{}, fmt.Errorf("stored state is not valid JSON: %v", err)
@@ -82,9 +94,22 @@ func Parse(b []byte) (State, error) {
 }
 
 // Load reads the window named name from s; a window without a key
-// is off.
+// is off. The key's size is looked at first, so a value too long to be a
+// state is refused without being read; a storage that reports a size of
+// 0 (unknown) has the value read, and refused after.
 func Load(ctx context.Context, s certmagic.Storage, name string) (State, error) {
-	b, err := s.Load(ctx, Key(name))
+	key := Key(name)
+	info, err := s.Stat(ctx, key)
+	if errors.Is(err, fs.ErrNotExist) {
+		return State{}, nil
+	}
+	if err != nil {
+		return State{}, err
+	}
+	if err := checkSize(info.Size); err != nil {
+		return State{}, err
+	}
+	b, err := s.Load(ctx, key)
 	if errors.Is(err, fs.ErrNotExist) {
 		return State{}, nil
 	}
@@ -106,9 +131,20 @@ func Store(ctx context.Context, s certmagic.Storage, name string, st State) erro
 	return s.Store(ctx, Key(name), b)
 }
 
-// List reads every window stored in s, by name. Keys that are not
-// a valid window are left out.
-func List(ctx context.Context, s certmagic.Storage) (map[string]State, error) {
+// Listed is a window as List found it: its state, or why it could not be
+// read.
+type Listed struct {
+	State State
+	// Err is why the window's key could not be read or parsed; State is
+	// then zero.
+	Err error
+}
+
+// List reads every window stored in s, by name. Keys that are not a
+// window's (among them the temporary files file_system storage writes a
+// key through) are left out; a window whose key cannot be read or parsed
+// is listed with the error, so one bad key does not hide the others.
+func List(ctx context.Context, s certmagic.Storage) (map[string]Listed, error) {
 	keys, err := s.List(ctx, strings.TrimSuffix(KeyPrefix, "/"), false)
 	if errors.Is(err, fs.ErrNotExist) {
 		keys, err = nil, nil
@@ -116,17 +152,51 @@ func List(ctx context.Context, s certmagic.Storage) (map[string]State, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]State, len(keys))
+	out := make(map[string]Listed, len(keys))
 	for _, k := range keys {
 		name := path.Base(k)
 		if ValidateName(name) != nil || Key(name) != k {
 			continue
 		}
 		st, err := Load(ctx, s, name)
-		if err != nil {
-			return nil, fmt.Errorf("window %q: %v", name, err)
+		if err != nil && ctx.Err() != nil {
+			// out of time: the rest would fail the same way
+			return nil, err
 		}
-		out[name] = st
+		out[name] = Listed{State: st, Err: err}
 	}
 	return out, nil
+}
+
+// followed counts, by window name, the readers of this process following
+// a window for its handlers.
+var followed struct {
+	sync.Mutex
+	n map[string]int
+}
+
+// Follow records that a handler of this process follows the window named
+// name, until the returned function is called (once).
+func Follow(name string) (unfollow func()) {
+	followed.Lock()
+	defer followed.Unlock()
+	if followed.n == nil {
+		followed.n = make(map[string]int)
+	}
+	followed.n[name]++
+	return sync.OnceFunc(func() {
+		followed.Lock()
+		defer followed.Unlock()
+		if followed.n[name]--; followed.n[name] <= 0 {
+			delete(followed.n, name)
+		}
+	})
+}
+
+// Followed reports whether a handler of this process follows the window
+// named name.
+func Followed(name string) bool {
+	followed.Lock()
+	defer followed.Unlock()
+	return followed.n[name] > 0
 }
