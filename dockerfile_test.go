@@ -256,28 +256,7 @@ func serveBuilt(t *testing.T, dir, bin, repo string) {
 	if err := os.WriteFile(cfg, append([]byte(global), site...), 0o600); err != nil { //nolint:gosec // a file in the test's own temporary directory
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(t.Context(), bin, "run", "--config", cfg, "--adapter", "caddyfile")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "SITE_ADDR=http://"+addr, "AUTH="+up, "LEGACY="+up,
-		"XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "XDG_DATA_HOME="+filepath.Join(dir, "data"))
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the built Caddy never listened on %s:\n%s", addr, logs.String())
-		}
-	}
+	runBuilt(t, dir, bin, cfg, addr, "SITE_ADDR=http://"+addr, "AUTH="+up, "LEGACY="+up)
 
 	get := func(path string, token bool) (*http.Response, string) {
 		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
@@ -304,6 +283,35 @@ func serveBuilt(t *testing.T, dir, bin, repo string) {
 	// the page the site writes in handle_response passes untouched
 	if res, body := get("/reports/unavailable", true); res.StatusCode != 503 || body != "Reports are being rebuilt; come back in a few minutes." { //nolint:bodyclose // get closes it
 		t.Errorf("GET /reports/unavailable: %d %q, want the site's own page", res.StatusCode, body)
+	}
+}
+
+// runBuilt runs the built binary on the Caddyfile cfg, with env added to
+// the environment, until the test ends, and waits until addr accepts
+// connections.
+func runBuilt(t *testing.T, dir, bin, cfg, addr string, env ...string) {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), bin, "run", "--config", cfg, "--adapter", "caddyfile")
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), env...), "HOME="+dir,
+		"XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "XDG_DATA_HOME="+filepath.Join(dir, "data"))
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the built Caddy never listened on %s:\n%s", addr, logs.String())
+		}
 	}
 }
 
