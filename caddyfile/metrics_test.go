@@ -19,6 +19,8 @@ func TestMetricsAndRecent(t *testing.T) {
 	}{
 		{"metrics per_upstream", &upstreamerrors.Metrics{PerUpstream: true}, 0},
 		{"metrics per_upstream 7\nrecent 250", &upstreamerrors.Metrics{PerUpstream: true, MaxUpstreams: 7}, 250},
+		// the largest values accepted
+		{"metrics per_upstream 10000\nrecent 10000", &upstreamerrors.Metrics{PerUpstream: true, MaxUpstreams: 10000}, 10000},
 	} {
 		var h upstreamerrors.Handler
 		if err := Unmarshal(caddyfile.NewTestDispenser("upstream_errors {\n"+tc.in+"\n}"), &h); err != nil {
