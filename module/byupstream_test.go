@@ -507,3 +507,49 @@ func BenchmarkLoadStaticUpstreams(b *testing.B) {
 		})
 	}
 }
+
+// Only handlers with per_upstream count by upstream: a failure answered
+// by a handler without it, on the same server as one with it, is in the
+// plain counter only, under no upstream's name and not as "other".
+func TestPerUpstreamOnlyWhereEnabled(t *testing.T) {
+	upstreamerrors.ForgetUpstreams()
+	on, off := testcaddy.ClosedPort(t), testcaddy.ClosedPort(t)
+	server := fmt.Sprintf("per-upstream-some-%d", time.Now().UnixNano())
+	admin := fmt.Sprintf("127.0.0.1:%d", testcaddy.FreePort(t))
+	c := testcaddy.StartJSON(t, fmt.Sprintf(`{
+	"admin": {"listen": %q, "config": {"persist": false}},
+	"apps": {"http": {"metrics": {}, "servers": {%q: {"listen": ["127.0.0.1:PORT"], "routes": [
+		{"match": [{"path": ["/on"]}], "handle": [
+			{"handler": "upstream_errors", "metrics": {"per_upstream": true}},
+			{"handler": "reverse_proxy", %s}
+		]},
+		{"match": [{"path": ["/off"]}], "handle": [
+			{"handler": "upstream_errors"},
+			{"handler": "reverse_proxy", %s}
+		]}
+	]}}}}
+}`, admin, server, upstreams(on), upstreams(off)))
+
+	before := scrapeByUpstream(t, admin, server)
+	for _, path := range []string{"/on", "/off", "/off"} {
+		if res, _, _ := request(t, c, "GET", path); res.StatusCode != 502 {
+			t.Fatalf("%s: %d, want 502", path, res.StatusCode)
+		}
+	}
+	want := maps.Clone(before)
+	want[upSeries{on, "502", "connection_refused"}]++
+	expectUpSeries(t, "after failures of both handlers", scrapeByUpstream(t, admin, server), want)
+	for _, m := range scrapeFamilies(t, admin)[metricName].GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if labels["server"] == server && labels["cause"] == "connection_refused" {
+			if n := m.GetCounter().GetValue(); n != 3 {
+				t.Errorf("%s{cause=connection_refused} = %v, want the 3 failures of both handlers", metricName, n)
+			}
+			return
+		}
+	}
+	t.Errorf("no %s{cause=connection_refused} series for %s", metricName, server)
+}
