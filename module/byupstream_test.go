@@ -5,11 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -252,7 +249,7 @@ func TestPerUpstreamStaticSeries(t *testing.T) {
 	ip := testcaddy.ClosedPort(t)
 	_, port, _ := strings.Cut(testcaddy.ClosedPort(t), ":")
 	local := "localhost:" + port
-	sock := unboundSocket(t)
+	sock := testcaddy.UnboundUnixSocket(t)
 	dynamic := testcaddy.ClosedPort(t)
 	_, dynPort, _ := strings.Cut(dynamic, ":")
 	cfg, server, admin := perUpstreamConfig(t, 0,
@@ -288,27 +285,6 @@ func TestPerUpstreamStaticSeries(t *testing.T) {
 		want[counted]++
 		expectUpSeries(t, "after "+step.path, scrapeByUpstream(t, admin, server), want)
 	}
-}
-
-// unboundSocket returns the path of a unix socket bound with nothing
-// listening on it, so a connection to it is refused.
-func unboundSocket(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "ue") // socket paths are limited to 108 bytes
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	path := filepath.Join(dir, "s.sock")
-	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 // A request that forward_auth let through and whose upstream is down

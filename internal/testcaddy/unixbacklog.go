@@ -16,22 +16,7 @@ import (
 // zero, never accepts, and fills the queue itself.
 func FullUnixBacklog(t testing.TB) string {
 	t.Helper()
-	// a short directory: socket paths are limited to 108 bytes
-	dir, err := os.MkdirTemp("", "ue")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	path := filepath.Join(dir, "s.sock")
-
-	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
-		t.Fatal(err)
-	}
+	path, fd := boundUnixSocket(t)
 	if err := syscall.Listen(fd, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -49,4 +34,33 @@ func FullUnixBacklog(t testing.TB) string {
 	}
 	t.Fatal("accept queue never filled")
 	return ""
+}
+
+// UnboundUnixSocket returns the path of a unix socket bound with nothing
+// listening on it, so a connection to it is refused.
+func UnboundUnixSocket(t testing.TB) string {
+	t.Helper()
+	path, _ := boundUnixSocket(t)
+	return path
+}
+
+// boundUnixSocket binds a unix socket in a fresh short directory (socket
+// paths are limited to 108 bytes), closed when the test ends.
+func boundUnixSocket(t testing.TB) (path string, fd int) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "ue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	path = filepath.Join(dir, "s.sock")
+	fd, err = syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
+		t.Fatal(err)
+	}
+	return path, fd
 }
