@@ -32,11 +32,11 @@ func get(t *testing.T, c *testcaddy.Caddy, path, id string) int {
 	return res.StatusCode
 }
 
-// recent reads the endpoint with query q, returning the status and, for
-// a 200, the decoded list and the raw body.
-func getRecent(t *testing.T, c *testcaddy.Caddy, method, q string) (int, []recent.Failure, string) {
+// adminRequest sends method to path on c's admin endpoint and returns the
+// answer, its body read.
+func adminRequest(t *testing.T, c *testcaddy.Caddy, method, path string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, "http://"+c.Admin+adminapi.RecentPath+q, nil)
+	req, err := http.NewRequest(method, "http://"+c.Admin+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,6 +49,14 @@ func getRecent(t *testing.T, c *testcaddy.Caddy, method, q string) (int, []recen
 	if err != nil {
 		t.Fatal(err)
 	}
+	return res, body
+}
+
+// recent reads the endpoint with query q, returning the status and, for
+// a 200, the decoded list and the raw body.
+func getRecent(t *testing.T, c *testcaddy.Caddy, method, q string) (int, []recent.Failure, string) {
+	t.Helper()
+	res, body := adminRequest(t, c, method, adminapi.RecentPath+q)
 	if res.StatusCode != http.StatusOK {
 		return res.StatusCode, nil, string(body)
 	}

@@ -31,19 +31,7 @@ func winCaddy(t *testing.T, site string) (*testcaddy.Caddy, string) {
 // MaintenancePath) and returns the status and body.
 func winAdmin(t *testing.T, c *testcaddy.Caddy, method, path string) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, "http://"+c.Admin+adminapi.MaintenancePath+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, body := adminRequest(t, c, method, adminapi.MaintenancePath+path)
 	return res.StatusCode, body
 }
 
