@@ -215,6 +215,12 @@ func (c *Caddy) load(cfg []byte) {
 	if err := caddy.Load(out, true); err != nil {
 		c.t.Fatalf("loading config: %v\n%s", err, out)
 	}
+	// the old config's servers, the admin endpoint's too, close their idle
+	// connections as they stop: a request must not pick one of them up from
+	// a pool and see it reset (tests reach the admin endpoint with
+	// http.DefaultClient)
+	c.Client.CloseIdleConnections()
+	http.DefaultClient.CloseIdleConnections()
 }
 
 // URL returns the address of path on the Caddy server.
